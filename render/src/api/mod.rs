@@ -1,0 +1,1 @@
+//! The five hev layer custom resources as Rust types.

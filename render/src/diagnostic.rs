@@ -1,0 +1,274 @@
+//! Diagnostics: bad input is data, not an `Error`.
+//!
+//! Every problem that render finds in its input is a [`Diagnostic`] with a stable [`Code`],
+//! a severity, a source span, the object it belongs to and a field path. Validators return
+//! the whole list; the binary prints every one and decides the exit code at the end.
+//! Codes are never renumbered or reused; `docs/diagnostics.md` has an entry for each, and a
+//! test keeps the two in step.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// How bad a diagnostic is. `--strict` promotes warnings to errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Rendering goes on; the output is still written.
+    Warning,
+    /// Nothing is written; the exit code is 2.
+    Error,
+}
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $severity:ident; )*) => {
+        /// The registry of diagnostic codes. One variant per kind of problem.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in registry order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable code string, such as `E101`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// The severity a diagnostic with this code has before `--strict`.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // === load: files and YAML ===
+    /// A file or directory could not be read.
+    Io = "E100", Error;
+    /// The text is not valid YAML.
+    YamlSyntax = "E101", Error;
+    /// The input exceeds a resource limit (size, depth, aliases, nodes).
+    ResourceLimit = "E102", Error;
+    /// A document is not a mapping (a scalar or a list at the top).
+    NotAnObject = "E103", Error;
+    /// `apiVersion` or `kind` is missing or not a string.
+    MissingTypeMeta = "E104", Error;
+    /// A mapping holds the same key twice.
+    DuplicateKey = "E105", Error;
+    /// A mapping key is not a string.
+    NonStringKey = "E106", Error;
+    /// The file is not valid UTF-8.
+    InvalidUtf8 = "E107", Error;
+    /// A `kind: List` whose `items` is not a list of objects.
+    InvalidList = "E108", Error;
+    /// `metadata.name` or `metadata.namespace` is missing or not a valid Kubernetes name.
+    InvalidName = "E109", Error;
+    /// Two input objects have the same kind, namespace and name.
+    DuplicateObject = "E110", Error;
+    /// A namespace was given on a cluster-scoped kind.
+    NamespaceOnClusterScoped = "E111", Error;
+    /// The `apiVersion` is not the served version of a hev layer kind.
+    UnsupportedVersion = "E112", Error;
+
+    // === schema: the generated CRD schema ===
+    /// A value has the wrong type.
+    WrongType = "E200", Error;
+    /// A required field is missing.
+    RequiredField = "E201", Error;
+    /// A value is not one of the allowed values.
+    UnsupportedValue = "E202", Error;
+    /// A number is outside the range of its field.
+    OutOfRange = "E203", Error;
+    /// A CEL rule of the CRD (`x-kubernetes-validations`) does not hold.
+    RuleViolation = "E204", Error;
+    /// A field that the CRD does not know; the API server would prune it.
+    UnknownField = "W200", Warning;
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A position in a source file: 1-based line and column.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Span {
+    /// The file as the user named it (`-` for stdin), never made absolute.
+    pub file: String,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+}
+
+impl Span {
+    /// A span at `line:column` of `file`.
+    pub fn new(file: impl Into<String>, line: u64, column: u64) -> Self {
+        Span {
+            file: file.into(),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One problem found in the input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The stable code.
+    pub code: Code,
+    /// Error or warning.
+    pub severity: Severity,
+    /// Where in the input, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    /// The object, as `Kind/namespace/name` (`Kind/name` when cluster-scoped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// The field path inside the object, such as `spec.scaling.replicas.max`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong, and what to do about it.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic with the code's own severity and no location yet.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            span: None,
+            object: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// Sets the source span.
+    pub fn at(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+
+    /// Sets the source span when one is known.
+    pub fn at_opt(mut self, span: Option<Span>) -> Self {
+        self.span = span;
+        self
+    }
+
+    /// Sets the object (`Kind/namespace/name`).
+    pub fn object(mut self, object: impl Into<String>) -> Self {
+        self.object = Some(object.into());
+        self
+    }
+
+    /// Sets the field path.
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        let field = field.into();
+        self.field = (!field.is_empty()).then_some(field);
+        self
+    }
+
+    /// True for errors (after any `--strict` promotion).
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `file:line:column: error[CODE]: Kind/namespace/name: field.path: message`; the parts
+    /// that do not apply are left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(span) = &self.span {
+            write!(f, "{span}: ")?;
+        }
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}[{}]: ", self.code)?;
+        if let Some(object) = &self.object {
+            write!(f, "{object}: ")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Sorts diagnostics into a stable order: by file, line, column, then code and text.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (&a.span, a.code, &a.object, &a.field, &a.message)
+            .cmp(&(&b.span, b.code, &b.object, &b.field, &b.message))
+    });
+}
+
+/// Promotes every warning to an error (`--strict`).
+pub fn promote_warnings(diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        d.severity = Severity::Error;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_has_every_part_in_contract_order() {
+        let d = Diagnostic::new(Code::RequiredField, "required field is missing")
+            .at(Span::new("pipes/a.yaml", 12, 5))
+            .object("Pipeline/shop/embed")
+            .field("spec.scaling.replicas.max");
+        assert_eq!(
+            d.to_string(),
+            "pipes/a.yaml:12:5: error[E201]: Pipeline/shop/embed: spec.scaling.replicas.max: \
+             required field is missing"
+        );
+    }
+
+    #[test]
+    fn display_leaves_out_missing_parts() {
+        let d = Diagnostic::new(Code::UnknownField, "unknown field");
+        assert_eq!(d.to_string(), "warning[W200]: unknown field");
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate code {code}");
+        }
+    }
+
+    #[test]
+    fn code_letter_matches_severity() {
+        for code in Code::ALL {
+            let letter = match code.severity() {
+                Severity::Error => 'E',
+                Severity::Warning => 'W',
+            };
+            assert!(code.as_str().starts_with(letter), "{code}");
+        }
+    }
+}

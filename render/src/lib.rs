@@ -1,0 +1,9 @@
+//! `layer-render`: expand hev layer custom resources into plain, deterministic Kubernetes YAML.
+//!
+//! The pipeline runs one way: [`load`] reads documents with source positions, [`validate`]
+//! checks them, [`expand`] turns each CR into its child objects and [`emit`] writes
+//! deterministic YAML. Only `load` reads files and only the binary writes them.
+
+pub mod api;
+pub mod diagnostic;
+pub mod key;

@@ -1,0 +1,1 @@
+//! Integration tests for `layer-render`: one binary, one module per topic.
