@@ -7,3 +7,4 @@
 pub mod api;
 pub mod diagnostic;
 pub mod key;
+pub mod load;

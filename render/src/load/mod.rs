@@ -1,0 +1,549 @@
+//! Loading: the only I/O in the library. Files, directories and stdin become documents that
+//! remember their source position.
+//!
+//! A path may be a file, a directory (walked recursively for `*.yaml` and `*.yml`, in sorted
+//! order, skipping dot-entries and `kustomization.yaml`) or `-` for stdin. Multi-document
+//! streams and `kind: List` are split into one [`Document`] per object. Every problem in every
+//! file is reported; one bad file does not stop the others from loading.
+
+pub mod node;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub use node::{Key, Node, NodeValue, Pos};
+
+use crate::diagnostic::{Code, Diagnostic, Span};
+use node::TreeProblem;
+
+/// Limits on input size and shape, so hostile input fails fast.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file (or stdin) in bytes.
+    pub max_file_bytes: u64,
+    /// Deepest nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// Most YAML nodes in one file.
+    pub max_nodes: usize,
+    /// Most aliases (`*ref`) in one file.
+    pub max_aliases: usize,
+    /// Most documents in one file.
+    pub max_documents: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_depth: 100,
+            max_nodes: 5_000_000,
+            max_aliases: 1_000,
+            max_documents: 100_000,
+        }
+    }
+}
+
+/// One object read from the input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// The file as the user named it (`-` for stdin).
+    pub file: String,
+    /// The object's tree.
+    pub root: Node,
+}
+
+impl Document {
+    /// The span of a position in this document's file.
+    pub fn span(&self, pos: Pos) -> Span {
+        Span::new(&self.file, pos.line, pos.column)
+    }
+
+    /// The span of the node at `path`, or of its deepest existing ancestor.
+    pub fn span_of(&self, path: &[String]) -> Span {
+        self.span(self.root.locate(path))
+    }
+
+    /// `apiVersion`, when it is a string.
+    pub fn api_version(&self) -> Option<&str> {
+        self.root.get_str("apiVersion")
+    }
+
+    /// `kind`, when it is a string.
+    pub fn kind(&self) -> Option<&str> {
+        self.root.get_str("kind")
+    }
+
+    /// `metadata.name`, when it is a string.
+    pub fn name(&self) -> Option<&str> {
+        self.root.get("metadata")?.get_str("name")
+    }
+
+    /// `metadata.namespace`, when it is a string.
+    pub fn namespace(&self) -> Option<&str> {
+        self.root.get("metadata")?.get_str("namespace")
+    }
+}
+
+/// What loading produced: every document that parsed, and every problem.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Loaded {
+    /// Documents in input order.
+    pub documents: Vec<Document>,
+    /// Problems, in input order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    fn extend(&mut self, other: Loaded) {
+        self.documents.extend(other.documents);
+        self.diagnostics.extend(other.diagnostics);
+    }
+}
+
+/// Loads every path. `-` reads stdin.
+pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
+    let mut loaded = Loaded::default();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            let read = std::io::stdin()
+                .lock()
+                .take(limits.max_file_bytes + 1)
+                .read_to_end(&mut bytes);
+            match read {
+                Ok(_) => loaded.extend(load_bytes("-", &bytes, limits)),
+                Err(err) => loaded.diagnostics.push(Diagnostic::new(
+                    Code::Io,
+                    format!("cannot read stdin: {err}"),
+                )),
+            }
+            continue;
+        }
+        let files = match collect_files(path) {
+            Ok(files) => files,
+            Err(diagnostic) => {
+                loaded.diagnostics.push(*diagnostic);
+                continue;
+            }
+        };
+        for file in files {
+            loaded.extend(load_file(&file, limits));
+        }
+    }
+    loaded
+}
+
+/// The display name of a path: as the user gave it, with `/` separators.
+fn display(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+fn io_error(path: &Path, err: &std::io::Error) -> Box<Diagnostic> {
+    let reason = match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    };
+    Box::new(
+        Diagnostic::new(Code::Io, format!("cannot read {}: {reason}", display(path)))
+            .at(Span::new(display(path), 0, 0)),
+    )
+}
+
+/// The files under `path`: itself when it is a file, else every `*.yaml`/`*.yml` below it.
+fn collect_files(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| io_error(&dir, &e))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(&dir, &e))?;
+            names.push(entry.file_name());
+        }
+        names.sort();
+        let mut subdirs = Vec::new();
+        for name in names {
+            let name_str = name.to_string_lossy();
+            if name_str.starts_with('.') {
+                continue;
+            }
+            let child = dir.join(&name);
+            let is_dir = std::fs::metadata(&child)
+                .map(|m| m.is_dir())
+                .unwrap_or(false);
+            if is_dir {
+                subdirs.push(child);
+            } else if is_yaml_name(&name_str) {
+                files.push(child);
+            }
+        }
+        // Depth-first in sorted order: push in reverse so the first subdirectory comes next.
+        stack.extend(subdirs.into_iter().rev());
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn is_yaml_name(name: &str) -> bool {
+    let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+    yaml && name != "kustomization.yaml" && name != "kustomization.yml"
+}
+
+fn load_file(path: &Path, limits: &Limits) -> Loaded {
+    let name = display(path);
+    let mut loaded = Loaded::default();
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) => {
+            loaded.diagnostics.push(*io_error(path, &err));
+            return loaded;
+        }
+    };
+    let mut bytes = Vec::new();
+    if let Err(err) = file.take(limits.max_file_bytes + 1).read_to_end(&mut bytes) {
+        loaded.diagnostics.push(*io_error(path, &err));
+        return loaded;
+    }
+    load_bytes(&name, &bytes, limits)
+}
+
+/// Parses the bytes of one file. Pure: no I/O.
+pub fn load_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Loaded {
+    let mut loaded = Loaded::default();
+    if bytes.len() as u64 > limits.max_file_bytes {
+        loaded.diagnostics.push(
+            Diagnostic::new(
+                Code::ResourceLimit,
+                format!(
+                    "file is larger than the limit of {} bytes (raise it with --max-file-size)",
+                    limits.max_file_bytes
+                ),
+            )
+            .at(Span::new(name, 1, 1)),
+        );
+        return loaded;
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let (line, column) = line_col(bytes, err.valid_up_to());
+            loaded.diagnostics.push(
+                Diagnostic::new(Code::InvalidUtf8, "file is not valid UTF-8")
+                    .at(Span::new(name, line, column)),
+            );
+            return loaded;
+        }
+    };
+    load_str(name, text, limits)
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(bytes: &[u8], offset: usize) -> (u64, u64) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count() as u64
+        + 1;
+    (line, column)
+}
+
+/// Parses the text of one file. Pure: no I/O.
+pub fn load_str(name: &str, text: &str, limits: &Limits) -> Loaded {
+    let mut loaded = Loaded::default();
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        // YAML 1.2 core schema: only `true` and `false` are booleans, so `kind: Y` or
+        // `value: on` stay strings.
+        strict_booleans: true,
+        // Duplicates are found by the tree builder, which knows both positions.
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        budget: serde_saphyr::budget! {
+            max_depth: limits.max_depth,
+            max_nodes: limits.max_nodes,
+            max_aliases: limits.max_aliases,
+            max_anchors: limits.max_aliases,
+            max_documents: limits.max_documents,
+            max_events: limits.max_nodes.saturating_mul(4),
+        },
+    };
+    let roots = match serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options)
+    {
+        Ok(roots) => roots,
+        Err(err) => {
+            loaded.diagnostics.push(parse_error(name, &err));
+            return loaded;
+        }
+    };
+    for root in roots {
+        if root.value == NodeValue::Null {
+            continue; // an empty document between separators
+        }
+        split_document(name, root, &mut loaded);
+    }
+    loaded
+}
+
+/// Adds the document, or each item of a `kind: List`.
+fn split_document(name: &str, root: Node, loaded: &mut Loaded) {
+    if !matches!(root.value, NodeValue::Map(_)) {
+        loaded.diagnostics.push(
+            Diagnostic::new(
+                Code::NotAnObject,
+                format!(
+                    "a document must be an object with apiVersion and kind, found a {}",
+                    root.type_name()
+                ),
+            )
+            .at(Span::new(name, root.pos.line, root.pos.column)),
+        );
+        return;
+    }
+    let is_list = root
+        .get_str("kind")
+        .is_some_and(|k| k == "List" || k.ends_with("List"))
+        && root.get_str("apiVersion").is_some_and(|v| v == "v1")
+        && root.get("items").is_some();
+    if !is_list {
+        loaded.documents.push(Document {
+            file: name.to_string(),
+            root,
+        });
+        return;
+    }
+    let items = root.get("items");
+    match items.map(|n| &n.value) {
+        Some(NodeValue::Seq(items)) => {
+            for item in items {
+                split_document(name, item.clone(), loaded);
+            }
+        }
+        Some(NodeValue::Null) => {}
+        _ => {
+            let pos = items.map_or(root.pos, |n| n.pos);
+            loaded.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidList,
+                    "items of a List must be a list of objects",
+                )
+                .at(Span::new(name, pos.line, pos.column))
+                .field("items"),
+            );
+        }
+    }
+}
+
+/// Turns a parser error into one diagnostic with the best position we have.
+fn parse_error(name: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    let inner = err.without_snippet();
+    let text = inner.to_string();
+    if let Some(problem) = TreeProblem::decode(&text) {
+        return match problem {
+            TreeProblem::DuplicateKey { key, pos, first } => Diagnostic::new(
+                Code::DuplicateKey,
+                format!(
+                    "duplicate key {key:?} (first at line {}, column {})",
+                    first.line, first.column
+                ),
+            )
+            .at(Span::new(name, pos.line, pos.column)),
+            TreeProblem::NonStringKey { pos } => {
+                Diagnostic::new(Code::NonStringKey, "mapping keys must be strings")
+                    .at(Span::new(name, pos.line, pos.column))
+            }
+        };
+    }
+    let (line, column) = err
+        .location()
+        .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
+    let message = first_line(&text);
+    if matches!(inner, serde_saphyr::Error::Budget { .. })
+        || message.starts_with("budget breached")
+        || message.contains("recursion limit")
+    {
+        let detail = message.trim_start_matches("budget breached: ");
+        return Diagnostic::new(
+            Code::ResourceLimit,
+            format!("input exceeds a parser limit (nesting, aliases or size): {detail}"),
+        )
+        .at(Span::new(name, line, column));
+    }
+    Diagnostic::new(Code::YamlSyntax, message).at(Span::new(name, line, column))
+}
+
+/// The first line of a message, without the parser's own trailing location text.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default().trim();
+    let line = match line.rfind(" at line ") {
+        Some(i) => &line[..i],
+        None => line,
+    };
+    line.trim_end_matches(['.', ':']).to_string()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Loaded {
+        load_str("in.yaml", text, &Limits::default())
+    }
+
+    fn rendered(loaded: &Loaded) -> Vec<String> {
+        loaded.diagnostics.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_multi_document_stream_gives_one_document_each() {
+        let loaded = load("kind: A\n---\nkind: B\n---\n");
+        assert_eq!(loaded.diagnostics, vec![]);
+        let kinds: Vec<_> = loaded.documents.iter().map(|d| d.kind().unwrap()).collect();
+        assert_eq!(kinds, ["A", "B"]);
+        assert_eq!(loaded.documents[1].root.pos.line, 3);
+    }
+
+    #[test]
+    fn a_list_is_split_into_its_items_with_their_positions() {
+        let loaded = load("apiVersion: v1\nkind: List\nitems:\n- kind: A\n- kind: B\n");
+        assert_eq!(loaded.diagnostics, vec![]);
+        assert_eq!(loaded.documents.len(), 2);
+        assert_eq!(
+            loaded.documents[1].root.get_key("kind").unwrap().pos,
+            Pos { line: 5, column: 3 }
+        );
+    }
+
+    #[test]
+    fn a_scalar_document_is_not_an_object() {
+        let loaded = load("just text\n");
+        assert_eq!(
+            rendered(&loaded),
+            [
+                "in.yaml:1:1: error[E103]: a document must be an object with apiVersion and kind, found a string"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_list_document_is_not_an_object() {
+        let loaded = load("- a\n- b\n");
+        assert_eq!(loaded.diagnostics[0].code, Code::NotAnObject);
+    }
+
+    #[test]
+    fn a_duplicate_key_points_at_the_second_key() {
+        let loaded = load("kind: A\nmetadata:\n  name: x\n  name: y\n");
+        assert_eq!(
+            rendered(&loaded),
+            ["in.yaml:4:3: error[E105]: duplicate key \"name\" (first at line 3, column 3)"]
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_has_a_position() {
+        let loaded = load("kind: A\nspec: [1, 2\n");
+        assert_eq!(loaded.diagnostics.len(), 1);
+        let d = &loaded.diagnostics[0];
+        assert_eq!(d.code, Code::YamlSyntax);
+        assert!(d.span.as_ref().unwrap().line >= 2, "{d}");
+    }
+
+    #[test]
+    fn invalid_utf8_points_at_the_first_bad_byte() {
+        let loaded = load_bytes("in.yaml", b"kind: A\nname: \xff\n", &Limits::default());
+        assert_eq!(
+            rendered(&loaded),
+            ["in.yaml:2:7: error[E107]: file is not valid UTF-8"]
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_refused_before_parsing() {
+        let limits = Limits {
+            max_file_bytes: 4,
+            ..Limits::default()
+        };
+        let loaded = load_bytes("big.yaml", b"kind: A\n", &limits);
+        assert_eq!(
+            rendered(&loaded),
+            [
+                "big.yaml:1:1: error[E102]: file is larger than the limit of 4 bytes (raise it with --max-file-size)"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_alias_bomb_hits_the_budget() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
+        }
+        let loaded = load(&text);
+        assert_eq!(loaded.diagnostics.len(), 1);
+        assert_eq!(
+            loaded.diagnostics[0].code,
+            Code::ResourceLimit,
+            "{}",
+            loaded.diagnostics[0]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_hits_the_budget() {
+        let text = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        let loaded = load(&text);
+        assert_eq!(loaded.diagnostics.len(), 1);
+        assert_eq!(
+            loaded.diagnostics[0].code,
+            Code::ResourceLimit,
+            "{}",
+            loaded.diagnostics[0]
+        );
+    }
+
+    #[test]
+    fn directories_are_walked_in_sorted_order_skipping_dot_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b/c")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join("z.yaml"), "kind: Z\n").unwrap();
+        std::fs::write(dir.path().join("b/c/y.yml"), "kind: Y\n").unwrap();
+        std::fs::write(dir.path().join("b/x.yaml"), "kind: X\n").unwrap();
+        std::fs::write(dir.path().join("b/notes.txt"), "kind: N\n").unwrap();
+        std::fs::write(dir.path().join(".git/h.yaml"), "kind: H\n").unwrap();
+        std::fs::write(dir.path().join("kustomization.yaml"), "kind: K\n").unwrap();
+        let loaded = load_paths(&[dir.path().to_path_buf()], &Limits::default());
+        assert_eq!(loaded.diagnostics, vec![]);
+        let kinds: Vec<_> = loaded.documents.iter().map(|d| d.kind().unwrap()).collect();
+        assert_eq!(kinds, ["Y", "X", "Z"]);
+    }
+
+    #[test]
+    fn a_missing_path_is_an_io_error_and_others_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "kind: A\n").unwrap();
+        let missing = dir.path().join("missing.yaml");
+        let loaded = load_paths(&[missing, dir.path().join("a.yaml")], &Limits::default());
+        assert_eq!(loaded.documents.len(), 1);
+        assert_eq!(loaded.diagnostics.len(), 1);
+        assert_eq!(loaded.diagnostics[0].code, Code::Io);
+        assert!(
+            loaded.diagnostics[0]
+                .message
+                .ends_with("missing.yaml: no such file or directory")
+        );
+    }
+}
