@@ -8,3 +8,4 @@ pub mod api;
 pub mod diagnostic;
 pub mod key;
 pub mod load;
+pub mod validate;
