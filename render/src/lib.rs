@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod diagnostic;
+pub mod emit;
 pub mod key;
 pub mod load;
 pub mod validate;

@@ -1,0 +1,408 @@
+//! A small deterministic YAML writer for JSON-shaped values.
+//!
+//! Block style, two-space indent, sequences at their parent's indent (kubectl and kustomize
+//! write them so), mapping keys sorted. A string is written plain only when every YAML 1.1 and
+//! 1.2 reader reads it back as the same string: values such as `on`, `0755`, `1e3`, `1:20` or
+//! `2026-01-01` are quoted, so PyYAML-based validators and Go's `yaml.v2` agree with us.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// Writes one value as a YAML document (no `---` marker), ending in a newline.
+pub fn to_string(value: &Value) -> String {
+    let mut out = String::with_capacity(1024);
+    match value {
+        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
+        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0),
+        scalar => {
+            write_scalar(&mut out, scalar, 0);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Writes several documents as one stream, separated by `---`.
+pub fn to_stream<'a>(values: impl IntoIterator<Item = &'a Value>) -> String {
+    let mut out = String::new();
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&to_string(value));
+    }
+    out
+}
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
+fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usize) {
+    for (i, (key, value)) in sorted(map).into_iter().enumerate() {
+        // The first key of a map inside a sequence item shares the `- ` line.
+        if i > 0 || !out.ends_with("- ") {
+            indent(out, level);
+        }
+        write_string(out, key, level, true);
+        out.push(':');
+        write_value_after_key(out, value, level);
+    }
+}
+
+fn write_value_after_key(out: &mut String, value: &Value, level: usize) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            write_map(out, map, level + 2);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            write_seq(out, items, level);
+        }
+        scalar => {
+            out.push(' ');
+            write_scalar(out, scalar, level + 2);
+            out.push('\n');
+        }
+    }
+}
+
+fn write_seq(out: &mut String, items: &[Value], level: usize) {
+    for (i, item) in items.iter().enumerate() {
+        // The first item of a sequence nested in a sequence shares the parent's `- ` line.
+        if i > 0 || !out.ends_with("- ") {
+            indent(out, level);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Object(map) if !map.is_empty() => write_map(out, map, level + 2),
+            Value::Array(inner) if !inner.is_empty() => write_seq(out, inner, level + 2),
+            scalar => {
+                write_scalar(out, scalar, level + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn write_scalar(out: &mut String, value: &Value, level: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let text = n.to_string();
+            out.push_str(&text);
+            if n.is_f64() && !text.contains(['.', 'e', 'E']) {
+                out.push_str(".0");
+            }
+        }
+        Value::String(s) => write_string(out, s, level, false),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
+    }
+}
+
+fn write_string(out: &mut String, s: &str, level: usize, is_key: bool) {
+    if is_plain_safe(s) {
+        out.push_str(s);
+    } else if !is_key && is_literal_block_safe(s) {
+        write_literal_block(out, s, level);
+    } else if !s.chars().any(|c| c.is_control()) {
+        out.push('\'');
+        out.push_str(&s.replace('\'', "''"));
+        out.push('\'');
+    } else {
+        write_double_quoted(out, s);
+    }
+}
+
+fn write_literal_block(out: &mut String, s: &str, level: usize) {
+    let body = s.trim_end_matches('\n');
+    let trailing = s.len() - body.len();
+    out.push_str(match trailing {
+        0 => "|-",
+        1 => "|",
+        _ => "|+",
+    });
+    for line in s
+        .split('\n')
+        .take(body.split('\n').count() + trailing.saturating_sub(1))
+    {
+        out.push('\n');
+        if !line.is_empty() {
+            indent(out, level);
+            out.push_str(line);
+        }
+    }
+}
+
+fn write_double_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Multi-line text that a literal block keeps exactly: no control characters but newlines,
+/// no leading space on the first line (it would set the indent) and no trailing spaces.
+fn is_literal_block_safe(s: &str) -> bool {
+    s.contains('\n')
+        && !s.starts_with([' ', '\t', '\n'])
+        && !s.chars().any(|c| c.is_control() && c != '\n')
+        && s.split('\n').all(|line| !line.ends_with([' ', '\t']))
+}
+
+/// True when `s` reads back as the same string without quotes under YAML 1.1 and 1.2.
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if "-?:,[]{}#&*!|>'\"%@` \t".contains(first) {
+        // `-` and `.` starts are fine when not followed by a space or a number.
+        let ok_dash =
+            first == '-' && s.len() > 1 && !s[1..].starts_with([' ', '-']) && !looks_numeric(s);
+        if !ok_dash {
+            return false;
+        }
+    }
+    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+        return false;
+    }
+    if s.chars().any(|c| c.is_control() || "{}[],\"'`".contains(c)) {
+        return false;
+    }
+    !is_reserved_word(s) && !looks_numeric(s) && !looks_like_timestamp(s)
+}
+
+fn is_reserved_word(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "~"
+            | "="
+            | "<<"
+    )
+}
+
+/// Anything a YAML 1.1 or 1.2 reader might take as a number: decimal, octal, hex, binary,
+/// floats with exponents, `.inf`/`.nan`, underscores and base-60 forms.
+fn looks_numeric(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if body.is_empty() {
+        return false;
+    }
+    let lower = body.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan") {
+        return true;
+    }
+    if let Some(rest) = lower
+        .strip_prefix("0x")
+        .or_else(|| lower.strip_prefix("0o"))
+        .or_else(|| lower.strip_prefix("0b"))
+    {
+        return !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
+    }
+    let first = body.as_bytes()[0];
+    if !(first.is_ascii_digit() || first == b'.') {
+        return false;
+    }
+    // Digits, dots, underscores, colons (base 60) and one exponent.
+    let mut seen_digit = false;
+    let mut chars = lower.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '0'..='9' => seen_digit = true,
+            '.' | '_' | ':' => {}
+            'e' => {
+                if chars.peek().is_some_and(|n| *n == '-' || *n == '+') {
+                    chars.next();
+                }
+                return seen_digit
+                    && chars.clone().next().is_some()
+                    && chars.all(|c| c.is_ascii_digit());
+            }
+            _ => return false,
+        }
+    }
+    seen_digit
+}
+
+/// YAML 1.1 timestamps such as `2026-11-24` or `2026-11-24T08:00:00Z`.
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_kubernetes_object_is_written_in_kubectl_style() {
+        let value = json!({
+            "kind": "Deployment",
+            "apiVersion": "apps/v1",
+            "metadata": {"name": "embed-worker", "labels": {"b": "2", "a": "x"}},
+            "spec": {
+                "template": {"spec": {"containers": [{"name": "worker", "args": ["a", "b"], "env": []}]}},
+                "replicas": 1
+            }
+        });
+        assert_eq!(
+            to_string(&value),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n    a: x\n    b: '2'\n  name: embed-worker\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - args:\n        - a\n        - b\n        env: []\n        name: worker\n"
+        );
+    }
+
+    #[test]
+    fn ambiguous_strings_are_quoted() {
+        for s in [
+            "",
+            "on",
+            "yes",
+            "Y",
+            "null",
+            "~",
+            "1",
+            "0755",
+            "1e3",
+            "-1",
+            "+1",
+            ".5",
+            "1_000",
+            "0x1F",
+            "1:20",
+            ".inf",
+            "2026-11-24",
+            "a: b",
+            "a #b",
+            "-",
+            "- a",
+            "[x]",
+            "{x}",
+            "*a",
+            "&a",
+            "!t",
+            "%x",
+            "@x",
+            "`x",
+            "x:",
+            " x",
+            "x ",
+        ] {
+            let written = to_string(&json!(s));
+            assert!(
+                written.starts_with('\'') || written.starts_with('"'),
+                "{s:?} -> {written}"
+            );
+        }
+    }
+
+    #[test]
+    fn ordinary_strings_stay_plain() {
+        for s in [
+            "2Gi",
+            "250m",
+            "cpu-large",
+            "http://layer-gateway.layer.svc:8080/v2/metrics",
+            "nvidia.com/gpu",
+            "Etc/UTC",
+            "0 * * * *",
+            "-X",
+            "v1.2.3",
+            "a-b_c",
+            "NoSchedule",
+        ] {
+            assert_eq!(to_string(&json!(s)), format!("{s}\n"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn quotes_inside_single_quotes_are_doubled() {
+        assert_eq!(to_string(&json!("it's {\"a\":1}")), "'it''s {\"a\":1}'\n");
+    }
+
+    #[test]
+    fn multi_line_strings_use_literal_blocks() {
+        assert_eq!(to_string(&json!({"a": "x\ny\n"})), "a: |\n  x\n  y\n");
+        assert_eq!(to_string(&json!({"a": "x\n\ny"})), "a: |-\n  x\n\n  y\n");
+        assert_eq!(to_string(&json!({"a": " x\ny"})), "a: \" x\\ny\"\n");
+    }
+
+    #[test]
+    fn floats_keep_a_decimal_point() {
+        assert_eq!(to_string(&json!({"a": 1.0, "b": 2.5})), "a: 1.0\nb: 2.5\n");
+    }
+
+    #[test]
+    fn nested_sequences_and_empty_collections() {
+        assert_eq!(
+            to_string(&json!({"a": [[1, 2], []], "b": {}, "c": [{"x": {}}]})),
+            "a:\n- - 1\n  - 2\n- []\nb: {}\nc:\n- x: {}\n"
+        );
+    }
+
+    #[test]
+    fn every_written_string_reads_back_the_same() {
+        let strings = [
+            "on",
+            "0755",
+            "a: b",
+            "x\ny\n",
+            " x\ny",
+            "it's",
+            "\u{7}bell",
+            "1:20",
+            "é",
+        ];
+        for s in strings {
+            let text = to_string(&json!({"k": s}));
+            let back: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+            assert_eq!(back, json!({"k": s}), "{text}");
+        }
+    }
+}
