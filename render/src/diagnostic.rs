@@ -87,6 +87,10 @@ codes! {
     RuleViolation = "E204", Error;
     /// A field that the CRD does not know; the API server would prune it.
     UnknownField = "W200", Warning;
+
+    // === profile and usage ===
+    /// The profile file is not valid.
+    InvalidProfile = "E500", Error;
 }
 
 impl fmt::Display for Code {

@@ -9,4 +9,5 @@ pub mod diagnostic;
 pub mod emit;
 pub mod key;
 pub mod load;
+pub mod profile;
 pub mod validate;
