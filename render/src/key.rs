@@ -7,6 +7,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// The API group of the hev layer custom resources.
+pub const HEV_GROUP: &str = "hevlayer.com";
+
 /// The identity of one Kubernetes object.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectKey {
