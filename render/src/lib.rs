@@ -6,7 +6,9 @@
 
 pub mod api;
 pub mod diagnostic;
+pub mod discover;
 pub mod emit;
+pub mod expand;
 pub mod key;
 pub mod load;
 pub mod profile;

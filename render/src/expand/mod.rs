@@ -1,0 +1,3 @@
+//! Expansion: each Pipeline and Function becomes its child objects.
+
+pub mod podspec;
