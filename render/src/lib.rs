@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod emit;
 pub mod expand;
+pub mod hash;
 pub mod key;
 pub mod load;
 pub mod profile;

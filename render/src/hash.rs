@@ -1,0 +1,95 @@
+//! Content hashes over canonical JSON: sorted keys, no whitespace, never `Debug` or YAML text.
+//!
+//! The syncer recomputes the spec hash from the live object, so it must not depend on
+//! anything but the JSON value: not on key order, not on formatting, not on the machine.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Hex characters kept from the SHA-256 digest: 64 bits, ample to tell renders apart.
+const HASH_HEX_LEN: usize = 16;
+
+/// Writes `value` as canonical JSON: object keys sorted, no insignificant whitespace.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(&mut out, value);
+    out
+}
+
+fn write_canonical(out: &mut String, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(out, value);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// The short hash of a JSON value's canonical form.
+pub fn content_hash(value: &Value) -> String {
+    let digest = Sha256::digest(canonical_json(value).as_bytes());
+    let mut hex = String::with_capacity(HASH_HEX_LEN);
+    for byte in digest.iter().take(HASH_HEX_LEN / 2) {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_order_does_not_change_the_hash() {
+        let a: Value =
+            serde_json::from_str(r#"{"b": 1, "a": {"y": [1, 2], "x": null}}"#).unwrap_or_default();
+        let b: Value =
+            serde_json::from_str(r#"{"a": {"x": null, "y": [1, 2]}, "b": 1}"#).unwrap_or_default();
+        assert_eq!(content_hash(&a), content_hash(&b));
+        assert_eq!(canonical_json(&a), r#"{"a":{"x":null,"y":[1,2]},"b":1}"#);
+    }
+
+    #[test]
+    fn any_change_changes_the_hash() {
+        assert_ne!(
+            content_hash(&json!({"a": [1, 2]})),
+            content_hash(&json!({"a": [2, 1]}))
+        );
+        assert_ne!(
+            content_hash(&json!({"a": "1"})),
+            content_hash(&json!({"a": 1}))
+        );
+    }
+
+    #[test]
+    fn the_hash_is_stable_across_releases() {
+        // A changed value here breaks every committed render: the syncer compares them.
+        assert_eq!(
+            content_hash(&json!({"spec": {"x": 1}})),
+            content_hash(&json!({"spec": {"x": 1}}))
+        );
+        assert_eq!(content_hash(&json!({})), "44136fa355b3678a");
+    }
+}
