@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The project's test command (CI runs it through .ci/run): install the third-party checkers,
+# then format check, clippy and every test. Stops at the first failing step.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Rust tests find helm, kubectl, kubernetes-validate, checkov and the node models here.
+export LAYER_TOOLS_DIR="${LAYER_TOOLS_DIR:-$ROOT/.tools}"
+
+TOTAL_START=$SECONDS
+
+step() {
+    local name=$1
+    shift
+    echo "==> $name: $*"
+    local start=$SECONDS
+    if ! "$@"; then
+        echo "==> $name FAILED after $((SECONDS - start))s" >&2
+        exit 1
+    fi
+    echo "==> $name ok in $((SECONDS - start))s"
+}
+
+step tools scripts/tools.sh
+step fmt cargo fmt --all -- --check
+step clippy cargo clippy --workspace --all-targets -- -D warnings
+step test cargo test --workspace
+
+echo "==> all steps ok in $((SECONDS - TOTAL_START))s"
