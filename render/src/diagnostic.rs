@@ -88,6 +88,58 @@ codes! {
     /// A field that the CRD does not know; the API server would prune it.
     UnknownField = "W200", Warning;
 
+    // === validate: across objects ===
+    /// More than one VectorStore with `default: true` in one namespace.
+    MultipleDefaultStores = "E300", Error;
+    /// A VectorStore kind that is reserved but not implemented (`pinecone`).
+    StoreKindNotImplemented = "E301", Error;
+    /// A VectorStore `endpoint.url` that is blank.
+    BlankEndpoint = "E302", Error;
+    /// An Index `storeRef` that names no VectorStore in its namespace.
+    UnknownStore = "E303", Error;
+    /// An Index without `storeRef` in a namespace with no single default VectorStore.
+    NoDefaultStore = "E304", Error;
+    /// Two Index CRs resolve to the same backend namespace.
+    DuplicateBackendNamespace = "E305", Error;
+    /// An InfraRules object not named `default`.
+    InfraRulesName = "E306", Error;
+    /// Two compute pools with the same name.
+    DuplicatePool = "E307", Error;
+    /// A workload names a pool that does not exist.
+    UnknownPool = "E308", Error;
+    /// `replicas.min` is greater than `replicas.max`.
+    ReplicaRange = "E309", Error;
+    /// `replicas.max` is above the pool's `maxReplicasPerWorkload`.
+    PoolCeiling = "E310", Error;
+    /// `replicas.max` is above the profile's `maxReplicasCeiling`.
+    ProfileCeiling = "E311", Error;
+    /// A cron expression that render cannot schedule.
+    InvalidCron = "E312", Error;
+    /// VectorStore inbound auth `keys` mode without keys.
+    NoInboundKeys = "E313", Error;
+    /// A `search` VectorStore with `deriveFromStore` inbound auth.
+    SearchDerivesFromStore = "E314", Error;
+    /// An empty string in `snapshot.facetFields`.
+    EmptyFacetField = "E315", Error;
+    /// A workload name too long for its child objects' names and labels.
+    NameTooLong = "E316", Error;
+    /// A value that must be a valid label value (such as `pipelineId`) is not.
+    InvalidLabelValue = "E317", Error;
+    /// A compute pool whose `maxReplicasPerWorkload` is below 1.
+    InvalidPool = "E318", Error;
+    /// No VectorStore in the input for an Index's namespace, so its store cannot be checked.
+    StoreNotInInput = "W300", Warning;
+
+    // === expand: building child objects ===
+    /// `worker.podSpec` does not merge into a valid pod spec.
+    InvalidPodSpec = "E400", Error;
+    /// A `push` worker port outside 1..65535.
+    InvalidPort = "E401", Error;
+    /// `sourceRef.warehouseRef` names a Warehouse that is not in the input.
+    WarehouseNotInInput = "W400", Warning;
+    /// `worker.podSpec` leaves the Pod Security Standard `restricted`.
+    PodSecurityRelaxed = "W401", Warning;
+
     // === profile and usage ===
     /// The profile file is not valid.
     InvalidProfile = "E500", Error;

@@ -14,3 +14,6 @@ pub mod key;
 pub mod load;
 pub mod profile;
 pub mod validate;
+pub mod cron;
+pub mod pools;
+pub mod workload;

@@ -2,4 +2,21 @@
 //!
 //! Every function here is pure and returns the whole list of diagnostics it found.
 
+pub mod names;
+pub mod objects;
 pub mod schema;
+pub mod stores;
+pub mod workloads;
+
+use crate::diagnostic::Diagnostic;
+use crate::profile::Profile;
+use objects::Inputs;
+
+/// Every cross-object check over decoded inputs.
+pub fn check_all(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
+    let mut out = stores::check_vector_stores(inputs);
+    out.extend(stores::check_indexes(inputs));
+    out.extend(workloads::check_infra_rules(inputs));
+    out.extend(workloads::check_workloads(inputs, profile));
+    out
+}

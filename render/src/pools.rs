@@ -1,0 +1,179 @@
+//! Compute pools: the built-in three, and which pool a workload runs on.
+//!
+//! Pools come from `InfraRules/default` when the input has it, else from the built-in pools
+//! `cpu`, `cpu-large` and `gpu`, exactly as upstream documents them (upstream spec section
+//! 4.3). The chart's `InfraRules/default` is this same list; a test holds them equal.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::api::{ComputePool, InfraRules, Scaling, Worker};
+
+/// The built-in pools, as upstream's InfraRules example and Helm values define them.
+pub fn builtin_pools() -> Vec<ComputePool> {
+    let cpu_selector = labels(&[
+        ("layer.hev.dev/compute", "cpu"),
+        ("layer.hev.dev/node-role", "worker-cpu"),
+    ]);
+    let cpu_tolerations = vec![toleration(
+        "layer.hev.dev/node-role",
+        "Equal",
+        Some("worker-cpu"),
+    )];
+    let gpu_selector = labels(&[
+        ("layer.hev.dev/compute", "gpu"),
+        ("layer.hev.dev/node-role", "worker-gpu"),
+    ]);
+    let gpu_tolerations = vec![
+        toleration("layer.hev.dev/node-role", "Equal", Some("worker-gpu")),
+        toleration("nvidia.com/gpu", "Exists", None),
+    ];
+    vec![
+        pool(
+            "cpu",
+            "cpu",
+            32,
+            cpu_selector.clone(),
+            cpu_tolerations.clone(),
+            json!({"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}),
+        ),
+        pool(
+            "cpu-large",
+            "cpu",
+            8,
+            cpu_selector,
+            cpu_tolerations,
+            json!({
+                "requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "35Gi"},
+                "limits": {"cpu": "4", "memory": "4Gi", "ephemeral-storage": "40Gi"}
+            }),
+        ),
+        pool(
+            "gpu",
+            "gpu",
+            4,
+            gpu_selector,
+            gpu_tolerations,
+            json!({
+                "requests": {"cpu": "250m", "memory": "4Gi", "nvidia.com/gpu": "1"},
+                "limits": {"cpu": "2", "memory": "10Gi", "nvidia.com/gpu": "1"}
+            }),
+        ),
+    ]
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn toleration(key: &str, operator: &str, value: Option<&str>) -> BTreeMap<String, Value> {
+    let mut t = BTreeMap::new();
+    t.insert("effect".to_string(), json!("NoSchedule"));
+    t.insert("key".to_string(), json!(key));
+    t.insert("operator".to_string(), json!(operator));
+    if let Some(value) = value {
+        t.insert("value".to_string(), json!(value));
+    }
+    t
+}
+
+fn pool(
+    name: &str,
+    kind: &str,
+    max: i32,
+    node_selector: BTreeMap<String, String>,
+    tolerations: Vec<BTreeMap<String, Value>>,
+    resources: Value,
+) -> ComputePool {
+    let resources = match resources {
+        Value::Object(map) => map.into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    ComputePool {
+        name: name.to_string(),
+        kind: kind.to_string(),
+        max_replicas_per_workload: max,
+        gpu_type: None,
+        node_selector: Some(node_selector),
+        tolerations: Some(tolerations),
+        resources: Some(resources),
+    }
+}
+
+/// The pools in effect: `InfraRules/default`'s when given, else the built-in ones.
+pub fn effective_pools(infra_rules: Option<&InfraRules>) -> Vec<ComputePool> {
+    match infra_rules {
+        Some(rules) => rules.spec.compute_pools.clone(),
+        None => builtin_pools(),
+    }
+}
+
+/// The pool name a workload asks for: `scaling.pool`, else `worker.computeClass`.
+pub fn requested_pool<'a>(scaling: &'a Scaling, worker: &Worker) -> &'a str {
+    scaling
+        .pool
+        .as_deref()
+        .unwrap_or(worker.compute_class.as_str())
+}
+
+/// The field that chose the pool, for diagnostics.
+pub fn pool_field(scaling: &Scaling) -> &'static str {
+    if scaling.pool.is_some() {
+        "spec.scaling.pool"
+    } else {
+        "spec.worker.computeClass"
+    }
+}
+
+/// Finds a pool by name.
+pub fn find<'a>(pools: &'a [ComputePool], name: &str) -> Option<&'a ComputePool> {
+    pools.iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_pools_match_upstream() {
+        let pools = builtin_pools();
+        let names: Vec<_> = pools
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.kind.as_str(),
+                    p.max_replicas_per_workload,
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("cpu", "cpu", 32),
+                ("cpu-large", "cpu", 8),
+                ("gpu", "gpu", 4)
+            ]
+        );
+        let gpu = serde_json::to_value(&pools[2]).unwrap_or_default();
+        assert_eq!(
+            gpu,
+            json!({
+                "name": "gpu", "kind": "gpu", "maxReplicasPerWorkload": 4,
+                "nodeSelector": {"layer.hev.dev/compute": "gpu", "layer.hev.dev/node-role": "worker-gpu"},
+                "tolerations": [
+                    {"effect": "NoSchedule", "key": "layer.hev.dev/node-role", "operator": "Equal", "value": "worker-gpu"},
+                    {"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}
+                ],
+                "resources": {
+                    "requests": {"cpu": "250m", "memory": "4Gi", "nvidia.com/gpu": "1"},
+                    "limits": {"cpu": "2", "memory": "10Gi", "nvidia.com/gpu": "1"}
+                }
+            })
+        );
+    }
+}

@@ -1,0 +1,422 @@
+//! Decoding: documents become typed hev layer objects, or pass through untouched.
+//!
+//! Each hev layer document is checked as the API server would check it (type meta, metadata,
+//! the CRD's structural schema) and only then read into its Rust type, which applies the
+//! schema defaults and drops unknown fields. Other kinds pass through as they are. Two
+//! objects with the same identity are an error wherever they come from.
+
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore, crd_schema};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::key::ObjectKey;
+use crate::load::{Document, NodeValue};
+use crate::validate::names;
+use crate::validate::schema;
+
+/// A decoded object and the document it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sourced<T> {
+    /// The object.
+    pub object: T,
+    /// Its identity (the namespace filled in for namespaced kinds).
+    pub key: ObjectKey,
+    /// The document it was read from.
+    pub doc: Document,
+}
+
+impl<T> Sourced<T> {
+    /// A diagnostic about this object, placed at `path` (dot-separated, `[i]` for items).
+    pub fn diagnostic(&self, code: Code, field: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(code, message)
+            .at(self.doc.span_of(&field_steps(field)))
+            .object(self.key.display_ref())
+            .field(field)
+    }
+}
+
+/// Splits `spec.a[0].b` into the steps `spec`, `a`, `0`, `b`.
+pub fn field_steps(field: &str) -> Vec<String> {
+    let mut steps = Vec::new();
+    for part in field.split('.').filter(|p| !p.is_empty()) {
+        let mut rest = part;
+        if let Some(open) = rest.find('[') {
+            steps.push(rest[..open].to_string());
+            rest = &rest[open..];
+            while let Some(inner) = rest.strip_prefix('[') {
+                let close = inner.find(']').unwrap_or(inner.len());
+                steps.push(inner[..close].to_string());
+                rest = inner.get(close + 1..).unwrap_or_default();
+            }
+        } else {
+            steps.push(rest.to_string());
+        }
+    }
+    steps
+}
+
+/// Everything the input holds, by kind.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Inputs {
+    /// VectorStores.
+    pub vector_stores: Vec<Sourced<VectorStore>>,
+    /// Indexes.
+    pub indexes: Vec<Sourced<Index>>,
+    /// InfraRules (valid input has at most one, named `default`).
+    pub infra_rules: Vec<Sourced<InfraRules>>,
+    /// Pipelines.
+    pub pipelines: Vec<Sourced<Pipeline>>,
+    /// Functions.
+    pub functions: Vec<Sourced<Function>>,
+    /// Every other object, untouched (Warehouses among them).
+    pub pass_through: Vec<Sourced<Value>>,
+}
+
+/// Decodes every document. `default_namespace` fills in a missing namespace on namespaced
+/// hev layer kinds, as `kubectl apply -n` would.
+pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec<Diagnostic>) {
+    let mut inputs = Inputs::default();
+    let mut out = Vec::new();
+    let mut schemas: HashMap<HevKind, Value> = HashMap::new();
+    let mut seen: HashMap<(String, String, Option<String>, String), Document> = HashMap::new();
+
+    for doc in documents {
+        let Some((api_version, kind)) = type_meta(&doc, &mut out) else {
+            continue;
+        };
+        let hev = HevKind::from_type_meta(&api_version, &kind);
+        let namespace = match hev {
+            Some(k) if k.is_namespaced() => {
+                Some(doc.namespace().unwrap_or(default_namespace).to_string())
+            }
+            _ => doc.namespace().map(str::to_string),
+        };
+        let Some(name) = doc.name().map(str::to_string) else {
+            let pos = doc.root.get("metadata").map_or(doc.root.pos, |m| m.pos);
+            out.push(
+                Diagnostic::new(Code::InvalidName, "metadata.name is required")
+                    .at(doc.span(pos))
+                    .object(kind.clone())
+                    .field("metadata.name"),
+            );
+            continue;
+        };
+        let key = ObjectKey::new(&api_version, &kind, namespace.as_deref(), &name);
+        let identity = (
+            key.group.clone(),
+            key.kind.clone(),
+            key.namespace.clone(),
+            key.name.clone(),
+        );
+        if let Some(first) = seen.get(&identity) {
+            let first_at = first.span(first.root.pos);
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateObject,
+                    format!("defined twice; the first is at {first_at}"),
+                )
+                .at(doc.span(doc.root.pos))
+                .object(key.display_ref()),
+            );
+            continue;
+        }
+        seen.insert(identity, doc.clone());
+
+        let Some(hev) = hev else {
+            let value = doc.root.to_json();
+            inputs.pass_through.push(Sourced {
+                object: value,
+                key,
+                doc,
+            });
+            continue;
+        };
+        let schema = schemas.entry(hev).or_insert_with(|| crd_schema(hev));
+        let before = out.len();
+        check_hev_meta(&doc, hev, &key, &mut out);
+        out.extend(schema::check(&doc, schema, &key.display_ref()));
+        if out[before..].iter().any(Diagnostic::is_error) {
+            continue;
+        }
+        let json = typed_json(&doc, &key);
+        match hev {
+            HevKind::VectorStore => push_typed(&mut inputs.vector_stores, json, key, doc, &mut out),
+            HevKind::Index => push_typed(&mut inputs.indexes, json, key, doc, &mut out),
+            HevKind::InfraRules => push_typed(&mut inputs.infra_rules, json, key, doc, &mut out),
+            HevKind::Pipeline => push_typed(&mut inputs.pipelines, json, key, doc, &mut out),
+            HevKind::Function => push_typed(&mut inputs.functions, json, key, doc, &mut out),
+        }
+    }
+    (inputs, out)
+}
+
+/// `apiVersion` and `kind`, or a diagnostic.
+fn type_meta(doc: &Document, out: &mut Vec<Diagnostic>) -> Option<(String, String)> {
+    let mut missing = |field: &str| {
+        let pos = doc.root.get(field).map_or(doc.root.pos, |n| n.pos);
+        out.push(
+            Diagnostic::new(
+                Code::MissingTypeMeta,
+                format!("{field} is required and must be a string"),
+            )
+            .at(doc.span(pos))
+            .field(field),
+        );
+    };
+    let api_version = doc.api_version().filter(|v| !v.is_empty());
+    let kind = doc.kind().filter(|k| !k.is_empty());
+    if api_version.is_none() {
+        missing("apiVersion");
+    }
+    if kind.is_none() {
+        missing("kind");
+    }
+    Some((api_version?.to_string(), kind?.to_string()))
+}
+
+/// The version, the name and the namespace of a hev layer object.
+fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<Diagnostic>) {
+    let object = key.display_ref();
+    let at = |field: &str| doc.span_of(&field_steps(field));
+    if key.version != hev.served_version() {
+        out.push(
+            Diagnostic::new(
+                Code::UnsupportedVersion,
+                format!(
+                    "{} is served as {}, not {}",
+                    hev.kind_str(),
+                    hev.api_version(),
+                    doc.api_version().unwrap_or_default()
+                ),
+            )
+            .at(at("apiVersion"))
+            .object(&object)
+            .field("apiVersion"),
+        );
+    }
+    if let Err(problem) = names::check_subdomain(&key.name) {
+        out.push(
+            Diagnostic::new(
+                Code::InvalidName,
+                format!("invalid name {:?}: {problem}", key.name),
+            )
+            .at(at("metadata.name"))
+            .object(&object)
+            .field("metadata.name"),
+        );
+    }
+    match (hev.is_namespaced(), doc.namespace()) {
+        (false, Some(_)) => out.push(
+            Diagnostic::new(
+                Code::NamespaceOnClusterScoped,
+                format!(
+                    "{} is cluster-scoped; remove metadata.namespace",
+                    hev.kind_str()
+                ),
+            )
+            .at(at("metadata.namespace"))
+            .object(&object)
+            .field("metadata.namespace"),
+        ),
+        (true, Some(ns)) => {
+            if let Err(problem) = names::check_label(ns) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidName,
+                        format!("invalid namespace {ns:?}: {problem}"),
+                    )
+                    .at(at("metadata.namespace"))
+                    .object(&object)
+                    .field("metadata.namespace"),
+                );
+            }
+        }
+        _ => {}
+    }
+    if let Some(meta) = doc.root.get("metadata") {
+        for field in ["labels", "annotations"] {
+            let Some(map) = meta.get(field) else { continue };
+            let NodeValue::Map(entries) = &map.value else {
+                if map.value != NodeValue::Null {
+                    out.push(
+                        Diagnostic::new(
+                            Code::WrongType,
+                            format!("expected object, found {}", map.type_name()),
+                        )
+                        .at(doc.span(map.pos))
+                        .object(&object)
+                        .field(format!("metadata.{field}")),
+                    );
+                }
+                continue;
+            };
+            for (k, v) in entries {
+                if !matches!(v.value, NodeValue::String(_)) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::WrongType,
+                            format!("expected string, found {}", v.type_name()),
+                        )
+                        .at(doc.span(k.pos))
+                        .object(&object)
+                        .field(format!("metadata.{field}[{}]", k.name)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The JSON the typed read sees: type meta, the metadata render keeps, and the rest.
+/// Server-set metadata (uid, resourceVersion, managedFields, ...) and `status` are dropped:
+/// render emits desired state only.
+fn typed_json(doc: &Document, key: &ObjectKey) -> Value {
+    let mut value = doc.root.to_json();
+    let Some(map) = value.as_object_mut() else {
+        return value;
+    };
+    map.remove("status");
+    let old_meta = map.remove("metadata").unwrap_or(Value::Null);
+    let mut meta = Map::new();
+    meta.insert("name".into(), Value::String(key.name.clone()));
+    if let Some(ns) = &key.namespace {
+        meta.insert("namespace".into(), Value::String(ns.clone()));
+    }
+    for field in ["labels", "annotations"] {
+        if let Some(v) = old_meta.get(field).filter(|v| v.is_object()) {
+            meta.insert(field.into(), v.clone());
+        }
+    }
+    map.insert("metadata".into(), Value::Object(meta));
+    value
+}
+
+fn push_typed<T: DeserializeOwned>(
+    into: &mut Vec<Sourced<T>>,
+    json: Value,
+    key: ObjectKey,
+    doc: Document,
+    out: &mut Vec<Diagnostic>,
+) {
+    match serde_json::from_value::<T>(json) {
+        Ok(object) => into.push(Sourced { object, key, doc }),
+        Err(err) => out.push(
+            // The schema check passed, so this is a rule the schema cannot express.
+            Diagnostic::new(Code::WrongType, format!("cannot read object: {err}"))
+                .at(doc.span(doc.root.pos))
+                .object(key.display_ref()),
+        ),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::load::{Limits, load_str};
+
+    fn decode_text(text: &str) -> (Inputs, Vec<String>) {
+        let loaded = load_str("in.yaml", text, &Limits::default());
+        assert_eq!(loaded.diagnostics, vec![]);
+        let (inputs, diags) = decode(loaded.documents, "default");
+        (inputs, diags.iter().map(ToString::to_string).collect())
+    }
+
+    const PIPELINE: &str = "apiVersion: hevlayer.com/v1alpha1\nkind: Pipeline\nmetadata:\n  name: embed\n  namespace: shop\nspec:\n  target: {namespace: products}\n  worker: {image: 'img:1'}\n  scaling: {replicas: {max: 4}}\n";
+
+    #[test]
+    fn a_valid_pipeline_decodes_with_defaults() {
+        let (inputs, diags) = decode_text(PIPELINE);
+        assert_eq!(diags, Vec::<String>::new());
+        let p = &inputs.pipelines[0];
+        assert_eq!(p.key.display_ref(), "Pipeline/shop/embed");
+        assert_eq!(p.object.spec.worker.batch_size, 32);
+    }
+
+    #[test]
+    fn a_missing_namespace_takes_the_default() {
+        let text = PIPELINE.replace("  namespace: shop\n", "");
+        let (inputs, diags) = decode_text(&text);
+        assert_eq!(diags, Vec::<String>::new());
+        assert_eq!(
+            inputs.pipelines[0].key.namespace.as_deref(),
+            Some("default")
+        );
+        assert_eq!(
+            inputs.pipelines[0].object.metadata.namespace.as_deref(),
+            Some("default")
+        );
+    }
+
+    #[test]
+    fn other_kinds_pass_through_untouched() {
+        let (inputs, diags) =
+            decode_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n");
+        assert_eq!(diags, Vec::<String>::new());
+        assert_eq!(inputs.pass_through[0].object["data"]["a"], "1");
+        assert_eq!(inputs.pass_through[0].key.namespace, None);
+    }
+
+    #[test]
+    fn a_duplicate_object_points_at_the_first() {
+        let text = format!("{PIPELINE}---\n{PIPELINE}");
+        let (_, diags) = decode_text(&text);
+        assert_eq!(
+            diags,
+            [
+                "in.yaml:11:1: error[E110]: Pipeline/shop/embed: defined twice; the first is at in.yaml:1:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wrong_version_and_a_bad_name_are_both_reported() {
+        let text = PIPELINE
+            .replace("v1alpha1", "v1")
+            .replace("name: embed", "name: Embed_1");
+        let (_, diags) = decode_text(&text);
+        assert_eq!(
+            diags,
+            [
+                "in.yaml:1:1: error[E112]: Pipeline/shop/Embed_1: apiVersion: Pipeline is served as hevlayer.com/v1alpha1, not hevlayer.com/v1",
+                "in.yaml:4:3: error[E109]: Pipeline/shop/Embed_1: metadata.name: invalid name \"Embed_1\": must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_namespace_on_infra_rules_is_refused() {
+        let text = "apiVersion: hevlayer.com/v1alpha1\nkind: InfraRules\nmetadata: {name: default, namespace: layer}\nspec: {}\n";
+        let (_, diags) = decode_text(text);
+        assert_eq!(
+            diags,
+            [
+                "in.yaml:3:34: error[E111]: InfraRules/layer/default: metadata.namespace: InfraRules is cluster-scoped; remove metadata.namespace"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_type_meta_is_reported_for_both_fields() {
+        let (_, diags) = decode_text("metadata: {name: x}\n");
+        assert_eq!(
+            diags,
+            [
+                "in.yaml:1:1: error[E104]: apiVersion: apiVersion is required and must be a string",
+                "in.yaml:1:1: error[E104]: kind: kind is required and must be a string",
+            ]
+        );
+    }
+
+    #[test]
+    fn field_steps_split_indexes_and_keys() {
+        assert_eq!(field_steps("spec.a[0].b"), ["spec", "a", "0", "b"]);
+        assert_eq!(
+            field_steps("metadata.labels[app.kubernetes.io/name]"),
+            ["metadata", "labels", "app.kubernetes.io/name"]
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Pipeline and Function checks: the pool, the replica ceilings, the schedule and the names
+//! of the children they will get.
+
+use std::collections::BTreeSet;
+
+use crate::api::{ComputePool, InfraRules};
+use crate::cron;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::pools;
+use crate::profile::Profile;
+use crate::validate::names;
+use crate::validate::objects::{Inputs, Sourced};
+use crate::validate::schema::closest;
+use crate::workload::{MAX_WORKLOAD_NAME, Workload};
+
+/// Checks InfraRules: the name and unique, usable pools.
+pub fn check_infra_rules(inputs: &Inputs) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rules in &inputs.infra_rules {
+        if rules.key.name != "default" {
+            out.push(rules.diagnostic(
+                Code::InfraRulesName,
+                "metadata.name",
+                format!("InfraRules must be named default, not {:?}", rules.key.name),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, pool) in rules.object.spec.compute_pools.iter().enumerate() {
+            if !seen.insert(pool.name.as_str()) {
+                out.push(rules.diagnostic(
+                    Code::DuplicatePool,
+                    &format!("spec.computePools[{i}].name"),
+                    format!("pool {:?} is defined twice", pool.name),
+                ));
+            }
+            if pool.max_replicas_per_workload < 1 {
+                out.push(rules.diagnostic(
+                    Code::InvalidPool,
+                    &format!("spec.computePools[{i}].maxReplicasPerWorkload"),
+                    "must be at least 1",
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The InfraRules object whose pools apply: the one named `default`.
+pub fn default_infra_rules(inputs: &Inputs) -> Option<&InfraRules> {
+    inputs
+        .infra_rules
+        .iter()
+        .find(|r| r.key.name == "default")
+        .map(|r| &r.object)
+}
+
+/// Checks every Pipeline and Function against the pools in effect and the profile.
+pub fn check_workloads(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
+    let pools = pools::effective_pools(default_infra_rules(inputs));
+    let mut out = Vec::new();
+    for p in &inputs.pipelines {
+        check_workload(
+            p,
+            &Workload::of_pipeline(&p.object),
+            &pools,
+            profile,
+            &mut out,
+        );
+    }
+    for f in &inputs.functions {
+        check_workload(
+            f,
+            &Workload::of_function(&f.object),
+            &pools,
+            profile,
+            &mut out,
+        );
+    }
+    out
+}
+
+fn check_workload<T>(
+    src: &Sourced<T>,
+    w: &Workload<'_>,
+    pools: &[ComputePool],
+    profile: &Profile,
+    out: &mut Vec<Diagnostic>,
+) {
+    if w.name.len() > MAX_WORKLOAD_NAME {
+        out.push(src.diagnostic(
+            Code::NameTooLong,
+            "metadata.name",
+            format!(
+                "name is {} characters; at most {MAX_WORKLOAD_NAME} leave room for the child name {:?} (63 at most)",
+                w.name.len(),
+                w.child_name()
+            ),
+        ));
+    } else if w.is_push() && !w.name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.push(src.diagnostic(
+            Code::InvalidName,
+            "metadata.name",
+            "a push worker's Service name must start with a letter",
+        ));
+    }
+    if let Some(id) = w.pipeline.and_then(|p| p.spec.pipeline_id.as_deref()) {
+        if let Err(problem) = names::check_label_value(id) {
+            out.push(src.diagnostic(
+                Code::InvalidLabelValue,
+                "spec.pipelineId",
+                format!(
+                    "pipelineId is used as the label {}: {problem}",
+                    crate::workload::LABEL_PIPELINE_ID
+                ),
+            ));
+        }
+    }
+    let replicas = &w.scaling.replicas;
+    if replicas.min > replicas.max {
+        out.push(src.diagnostic(
+            Code::ReplicaRange,
+            "spec.scaling.replicas.min",
+            format!(
+                "replicas.min ({}) must not be greater than replicas.max ({})",
+                replicas.min, replicas.max
+            ),
+        ));
+    }
+    let pool_name = pools::requested_pool(w.scaling, w.worker);
+    match pools::find(pools, pool_name) {
+        None => {
+            let known: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+            let hint = closest(pool_name, known.iter().copied())
+                .map(|c| format!(" (did you mean {c:?}?)"))
+                .unwrap_or_default();
+            out.push(src.diagnostic(
+                Code::UnknownPool,
+                pools::pool_field(w.scaling),
+                format!(
+                    "unknown pool {pool_name:?}; known pools: {}{hint}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        Some(pool) if replicas.max > pool.max_replicas_per_workload => out.push(src.diagnostic(
+            Code::PoolCeiling,
+            "spec.scaling.replicas.max",
+            format!(
+                "replicas.max ({}) is above pool {:?}'s maxReplicasPerWorkload ({})",
+                replicas.max, pool.name, pool.max_replicas_per_workload
+            ),
+        )),
+        Some(_) => {}
+    }
+    if replicas.max > profile.max_replicas_ceiling {
+        out.push(src.diagnostic(
+            Code::ProfileCeiling,
+            "spec.scaling.replicas.max",
+            format!(
+                "replicas.max ({}) is above the profile's maxReplicasCeiling ({})",
+                replicas.max, profile.max_replicas_ceiling
+            ),
+        ));
+    }
+    if let Some(expr) = w.schedule.and_then(|s| s.cron.as_deref()) {
+        if let Err(problem) = cron::parse(expr) {
+            out.push(src.diagnostic(Code::InvalidCron, "spec.schedule.cron", problem));
+        }
+    }
+    if let Some(port) = w.worker.port {
+        if !(1..=65535).contains(&port) {
+            out.push(src.diagnostic(
+                Code::InvalidPort,
+                "spec.worker.port",
+                format!("port {port} is outside 1..65535"),
+            ));
+        }
+    }
+}
