@@ -50,6 +50,43 @@ fn fnv1a_32(bytes: &[u8]) -> u32 {
     })
 }
 
+/// The Index CRs for `namespaces`, in `index_namespace`, with defaults applied, sorted by
+/// name. Namespaces that normalize to nothing are skipped, as upstream skips them; two that
+/// normalize to one name keep the first.
+pub fn discovered_indexes(
+    namespaces: &[String],
+    index_namespace: &str,
+    store_ref: Option<&str>,
+) -> Result<Vec<serde_json::Value>, serde_json::Error> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for namespace in namespaces {
+        let Some(name) = index_name_for_namespace(namespace) else {
+            continue;
+        };
+        if by_name.contains_key(&name) {
+            continue;
+        }
+        let mut backend = serde_json::json!({"namespace": namespace});
+        if let Some(store) = store_ref {
+            backend["storeRef"] = serde_json::Value::String(store.to_string());
+        }
+        let raw = serde_json::json!({
+            "apiVersion": "hevlayer.com/v1",
+            "kind": "Index",
+            "metadata": {
+                "name": name,
+                "namespace": index_namespace,
+                "annotations": {DISCOVERED_ANNOTATION: "true"},
+            },
+            "spec": {"backend": backend},
+        });
+        // Through the typed Index, so the defaults are those of every other emitted Index.
+        let index: crate::api::Index = serde_json::from_value(raw)?;
+        by_name.insert(name, serde_json::to_value(index)?);
+    }
+    Ok(by_name.into_values().collect())
+}
+
 /// Reads a namespace list: one per line; blank lines and `#` comments are ignored.
 pub fn parse_namespace_list(text: &str) -> Vec<String> {
     text.lines()

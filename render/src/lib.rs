@@ -17,3 +17,4 @@ pub mod validate;
 pub mod cron;
 pub mod pools;
 pub mod workload;
+pub mod render;

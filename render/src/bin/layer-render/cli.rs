@@ -1,0 +1,144 @@
+//! Flags. Rendering is the default action; everything else is a subcommand.
+//!
+//! `Cli` is what clap parses; [`RenderArgs::options`] turns it into the library's validated
+//! `RenderOptions` before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Render hev layer custom resources into plain, deterministic Kubernetes YAML.
+///
+/// Reads VectorStore, Index, InfraRules, Pipeline and Function objects (and passes any other
+/// object through), validates them and prints the worker Deployments, Services and KEDA
+/// objects they stand for, followed by the CRs themselves. Exit codes: 0 success, 1
+/// differences found (diff, check), 2 invalid input or usage.
+#[derive(Debug, Parser)]
+#[command(name = "layer-render", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A subcommand; without one, render PATH...
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Render flags.
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the five CustomResourceDefinitions.
+    Crds,
+    /// Print the default profile, with comments, to start a profile file from.
+    Profile,
+    /// Print Index CRs for a list of upstream namespaces, to commit to Git.
+    Discover(DiscoverArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per diagnostic: `file:line:column: error[CODE]: object: field: message`.
+    #[default]
+    Text,
+    /// A JSON array of diagnostics.
+    Json,
+}
+
+/// Flags shared by every command that reads input.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The profile: the install context (see `layer-render profile`).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Namespace for namespaced hev layer objects that set none.
+    #[arg(long, short = 'n', value_name = "NS", default_value = "default")]
+    pub namespace: String,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// How to print diagnostics (on stderr).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Largest input file, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_file_size: u64,
+}
+
+/// The default action: render.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Files, directories (searched for *.yaml and *.yml) or - for stdin.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write one file per object under DIR, with a kustomization.yaml, instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Input flags.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// `discover` flags.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// A file with one upstream namespace per line (`#` starts a comment); - for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub namespaces: PathBuf,
+    /// Namespace of the Index CRs (the gateway's index namespace).
+    #[arg(long, short = 'n', value_name = "NS", default_value = "layer")]
+    pub namespace: String,
+    /// VectorStore the Index CRs use; the namespace's default store when not set.
+    #[arg(long, value_name = "NAME")]
+    pub store_ref: Option<String>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn render_is_the_default_action() {
+        let cli = Cli::try_parse_from(["layer-render", "a.yaml", "dir", "--strict", "--out", "o"])
+            .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(
+            cli.render.paths,
+            [PathBuf::from("a.yaml"), PathBuf::from("dir")]
+        );
+        assert!(cli.render.input.strict);
+        assert_eq!(cli.render.out, Some(PathBuf::from("o")));
+    }
+
+    #[test]
+    fn a_subcommand_name_is_a_subcommand() {
+        let cli = Cli::try_parse_from(["layer-render", "crds"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Crds)));
+    }
+
+    #[test]
+    fn a_directory_named_like_a_subcommand_is_written_with_a_path() {
+        let cli = Cli::try_parse_from(["layer-render", "./crds"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.render.paths, [PathBuf::from("./crds")]);
+    }
+
+    #[test]
+    fn format_accepts_only_known_values() {
+        assert!(Cli::try_parse_from(["layer-render", "--format", "json", "a"]).is_ok());
+        assert!(Cli::try_parse_from(["layer-render", "--format", "xml", "a"]).is_err());
+    }
+}

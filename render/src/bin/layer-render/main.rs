@@ -1,0 +1,170 @@
+//! The `layer-render` binary: parse flags, call the library, write the result, and map it to
+//! an exit code (0 ok, 1 differences, 2 invalid input or usage).
+
+mod cli;
+mod output;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command, DiscoverArgs, Format, InputArgs, RenderArgs};
+use layer_render::diagnostic::{Code, Diagnostic};
+use layer_render::load::{self, Limits};
+use layer_render::profile::{DEFAULT_PROFILE_YAML, Profile};
+use layer_render::render::{RenderOptions, render};
+use layer_render::{api, discover, emit};
+
+/// Exit code for invalid input or usage.
+const EXIT_INVALID: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("layer-render: {err:#}");
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+/// A closed stdout (`layer-render ... | head`) is not an error; see ripgrep's
+/// `crates/core/main.rs`.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => run_render(cli.render),
+        Some(Command::Crds) => {
+            let docs: Vec<serde_json::Value> = api::crds()
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?;
+            print_stdout(&emit::yaml::to_stream(&docs))
+        }
+        Some(Command::Profile) => print_stdout(DEFAULT_PROFILE_YAML),
+        Some(Command::Discover(args)) => run_discover(&args),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "layer-render", &mut out);
+            std::io::stdout().write_all(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_stdout(text: &str) -> Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints diagnostics on stderr in the chosen format.
+fn report(diagnostics: &[Diagnostic], format: Format) -> Result<()> {
+    let mut stderr = std::io::stderr().lock();
+    match format {
+        Format::Text => {
+            for d in diagnostics {
+                writeln!(stderr, "{d}")?;
+            }
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            let warnings = diagnostics.len() - errors;
+            if errors > 0 {
+                writeln!(
+                    stderr,
+                    "layer-render: {errors} error(s), {warnings} warning(s); nothing was written"
+                )?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut stderr, diagnostics)?;
+            writeln!(stderr)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the profile, or reports why it cannot be read.
+fn load_profile(input: &InputArgs) -> Result<Profile, Vec<Diagnostic>> {
+    let Some(path) = &input.profile else {
+        return Ok(Profile::default());
+    };
+    let name = path.to_string_lossy().replace('\\', "/");
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        vec![Diagnostic::new(
+            Code::Io,
+            format!("cannot read profile {name}: {err}"),
+        )]
+    })?;
+    Profile::parse(&name, &text)
+}
+
+fn run_render(args: RenderArgs) -> Result<ExitCode> {
+    let RenderArgs { paths, out, input } = args;
+    if paths.is_empty() {
+        anyhow::bail!(
+            "no input: give one or more files or directories, or - for stdin (see --help)"
+        );
+    }
+    let profile = match load_profile(&input) {
+        Ok(profile) => profile,
+        Err(diagnostics) => {
+            report(&diagnostics, input.format)?;
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+    };
+    let limits = Limits {
+        max_file_bytes: input.max_file_size,
+        ..Limits::default()
+    };
+    let loaded = load::load_paths(&paths, &limits);
+    let options = RenderOptions {
+        profile,
+        namespace: input.namespace.clone(),
+        strict: input.strict,
+    };
+    let rendered = render(loaded.documents, loaded.diagnostics, &options);
+    report(&rendered.diagnostics, input.format)?;
+    if rendered.has_errors() {
+        return Ok(ExitCode::from(EXIT_INVALID));
+    }
+    match out {
+        Some(dir) => {
+            output::write_tree(&dir, &emit::tree(&rendered.objects))
+                .with_context(|| format!("cannot write {}", dir.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => print_stdout(&emit::stream(&rendered.objects)),
+    }
+}
+
+fn run_discover(args: &DiscoverArgs) -> Result<ExitCode> {
+    let text = read_text(&args.namespaces)?;
+    let namespaces = discover::parse_namespace_list(&text);
+    let indexes =
+        discover::discovered_indexes(&namespaces, &args.namespace, args.store_ref.as_deref())?;
+    print_stdout(&emit::yaml::to_stream(&indexes))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}

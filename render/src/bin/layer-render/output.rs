@@ -1,0 +1,91 @@
+//! Writing an `--out` tree so that a failed render never leaves a half-written or stale one.
+//!
+//! The new tree is written in full to a temporary sibling, then swapped in with renames; the
+//! old tree is removed only after the swap. A directory that holds anything but a previous
+//! render (no `kustomization.yaml`) is never replaced, so a mistyped `--out .` cannot wipe a
+//! repository.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// Writes `files` (relative path, content) as the tree at `dir`, replacing any earlier render.
+pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<()> {
+    let dir = normalize(dir)?;
+    guard_existing(&dir)?;
+    let parent = dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let pid = std::process::id();
+    let staging = parent.join(format!(".{name}.tmp-{pid}"));
+    let retired = parent.join(format!(".{name}.old-{pid}"));
+
+    if let Err(err) = write_all(&staging, files) {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(err);
+    }
+    let had_old = dir.exists();
+    if had_old {
+        fs::rename(&dir, &retired)
+            .with_context(|| format!("cannot move {} aside", dir.display()))?;
+    }
+    if let Err(err) = fs::rename(&staging, &dir) {
+        // Put the old tree back, so a failure leaves what was there.
+        if had_old {
+            let _ = fs::rename(&retired, &dir);
+        }
+        let _ = fs::remove_dir_all(&staging);
+        return Err(err).with_context(|| format!("cannot move the new tree to {}", dir.display()));
+    }
+    if had_old {
+        fs::remove_dir_all(&retired)
+            .with_context(|| format!("cannot remove {}", retired.display()))?;
+    }
+    Ok(())
+}
+
+fn normalize(dir: &Path) -> Result<PathBuf> {
+    let text = dir.to_string_lossy();
+    let trimmed = text.trim_end_matches('/');
+    if trimmed.is_empty() || trimmed == "." || trimmed == ".." || dir.file_name().is_none() {
+        bail!("--out needs a directory of its own, such as rendered/");
+    }
+    Ok(PathBuf::from(trimmed))
+}
+
+fn guard_existing(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    if !dir.is_dir() {
+        bail!("{} exists and is not a directory", dir.display());
+    }
+    let empty = fs::read_dir(dir)?.next().is_none();
+    if !empty && !dir.join("kustomization.yaml").is_file() {
+        bail!(
+            "refusing to replace {}: it is not empty and holds no kustomization.yaml from an earlier render",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn write_all(root: &Path, files: &[(String, String)]) -> Result<()> {
+    fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
+    for (relative, content) in files {
+        let path = root.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        fs::write(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
