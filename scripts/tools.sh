@@ -11,6 +11,7 @@
 #   .tools/kubernetes-version                the schema version to pass as `-k` ($KUBERNETES_SCHEMA_VERSION)
 #   .tools/node/node_modules/                KEDA and Karpenter models + js-yaml (scripts/validate-models.mjs)
 #   .tools/bin/checkov                       checkov in .tools/checkov-venv; the wrapper forces offline mode
+#   (without a working `python3 -m venv`, the two Python tools go to <venv>/target with pip --target)
 #   .tools/stamps/<tool>                     what was installed, so a version bump here reinstalls
 set -euo pipefail
 
@@ -74,14 +75,26 @@ report() {
     printf '%-22s %-10s %s\n' "$1" "$2" "$3"
 }
 
-# make_venv DIR: a fresh venv with pip, or fail (leaving nothing behind).
-make_venv() {
-    rm -rf "$1"
-    if "$PYTHON" -m venv "$1" >"$WORK/venv.log" 2>&1 && "$1/bin/python" -m pip --version >/dev/null 2>&1; then
-        return 0
+# pip_isolated DIR SPEC: install SPEC into a fresh venv DIR, or, when this Python cannot make
+# a venv (Debian without python3-venv), with `pip install --target DIR/target`. Sets PIP_MODE to
+# venv or target. Leaves nothing half-made behind on failure.
+PIP_MODE=""
+pip_isolated() {
+    local dir=$1 spec=$2 log="$WORK/pip.log"
+    rm -rf "$dir"
+    if "$PYTHON" -m venv "$dir" >"$WORK/venv.log" 2>&1 && "$dir/bin/python" -m pip --version >/dev/null 2>&1; then
+        PIP_MODE=venv
+        "$dir/bin/python" -m pip install -q "$spec" >"$log" 2>&1 && return 0
+    else
+        rm -rf "$dir"
+        PIP_MODE=target
+        echo "tools.sh: $PYTHON -m venv does not work here; installing $spec with pip --target" >&2
+        PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install -q --target "$dir/target" "$spec" >"$log" 2>&1 && return 0
+        cat "$WORK/venv.log" >&2
     fi
-    rm -rf "$1"
-    return 1
+    cat "$log" >&2
+    rm -rf "$dir"
+    die "pip install $spec failed ($PIP_MODE mode, $("$PYTHON" --version 2>&1))"
 }
 
 # --- helm and kubectl -------------------------------------------------------------------------
@@ -135,21 +148,14 @@ install_kubernetes_validate() {
         return
     fi
     rm -f "$STAMPS/kubernetes-validate" "$BIN/kubernetes-validate" "$TOOLS/kubernetes-version"
-    local venv="$TOOLS/venv" log="$WORK/kubernetes-validate.log"
-    if make_venv "$venv"; then
-        "$venv/bin/python" -m pip install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >"$log" 2>&1 ||
-            { cat "$log" >&2; die "pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION failed"; }
+    local venv="$TOOLS/venv"
+    pip_isolated "$venv" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    if [[ $PIP_MODE == venv ]]; then
         ln -sfn ../venv/bin/kubernetes-validate "$BIN/kubernetes-validate"
     else
-        # No venv module (Debian without python3-venv): a plain --target install and a wrapper.
-        local target="$TOOLS/pylib/kubernetes-validate"
-        rm -rf "$target"
-        PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install -q --target "$target" \
-            "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >"$log" 2>&1 ||
-            { cat "$WORK/venv.log" "$log" >&2; die "neither a venv nor pip --target install of kubernetes-validate worked"; }
         cat >"$BIN/kubernetes-validate" <<EOF
 #!/usr/bin/env bash
-PYTHONPATH="$target\${PYTHONPATH:+:\$PYTHONPATH}" exec "$(command -v "$PYTHON")" -m kubernetes_validate "\$@"
+PYTHONPATH="$venv/target\${PYTHONPATH:+:\$PYTHONPATH}" exec "$(command -v "$PYTHON")" -m kubernetes_validate "\$@"
 EOF
         chmod +x "$BIN/kubernetes-validate"
     fi
@@ -202,22 +208,26 @@ install_node_models() {
 # --- checkov ----------------------------------------------------------------------------------
 install_checkov() {
     local want="checkov==$CHECKOV_VERSION"
-    if present checkov "$want" "$BIN/checkov" "$TOOLS/checkov-venv/bin/checkov"; then
+    if present checkov "$want" "$BIN/checkov"; then
         report checkov "$CHECKOV_VERSION" "already present"
         return
     fi
     rm -f "$STAMPS/checkov" "$BIN/checkov"
-    local venv="$TOOLS/checkov-venv" log="$WORK/checkov.log"
-    make_venv "$venv" || { cat "$WORK/venv.log" >&2; die "python3 -m venv failed; checkov needs its own venv"; }
-    "$venv/bin/python" -m pip install -q "checkov==$CHECKOV_VERSION" >"$log" 2>&1 ||
-        { cat "$log" >&2; die "pip install checkov==$CHECKOV_VERSION failed with $("$PYTHON" --version 2>&1)"; }
+    local venv="$TOOLS/checkov-venv" env="" run
+    pip_isolated "$venv" "checkov==$CHECKOV_VERSION"
+    if [[ $PIP_MODE == venv ]]; then
+        run="\"$venv/bin/checkov\""
+    else
+        env="export PYTHONPATH=\"$venv/target\${PYTHONPATH:+:\$PYTHONPATH}\""
+        run="\"$(command -v "$PYTHON")\" \"$venv/target/bin/checkov\""
+    fi
     # The wrapper keeps checkov offline: no policy download and no call to its vendor's API.
-    cat >"$BIN/checkov" <<'EOF'
+    cat >"$BIN/checkov" <<EOF
 #!/usr/bin/env bash
 # checkov, offline: never downloads policies, never maps checks through its vendor's API.
 export BC_SKIP_MAPPING=TRUE
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-exec "$here/../checkov-venv/bin/checkov" --skip-download "$@"
+$env
+exec $run --skip-download "\$@"
 EOF
     chmod +x "$BIN/checkov"
 
