@@ -145,3 +145,5 @@ pub fn crd_schema(kind: HevKind) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
+#[cfg(test)]
+mod tests;
