@@ -1,2 +1,7 @@
 //! Integration tests for `layer-render`: one binary, one module per topic.
+
+// Tests may panic and unwrap: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod golden;
 mod tools;

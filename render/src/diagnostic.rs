@@ -83,8 +83,6 @@ codes! {
     UnsupportedValue = "E202", Error;
     /// A number is outside the range of its field.
     OutOfRange = "E203", Error;
-    /// A CEL rule of the CRD (`x-kubernetes-validations`) does not hold.
-    RuleViolation = "E204", Error;
     /// A field that the CRD does not know; the API server would prune it.
     UnknownField = "W200", Warning;
 

@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn ties_break_on_namespace_then_name() {
-        let mut keys = vec![
+        let mut keys = [
             key("apps/v1", "Deployment", Some("b"), "a"),
             key("apps/v1", "Deployment", Some("a"), "z"),
             key("apps/v1", "Deployment", Some("a"), "b"),

@@ -32,10 +32,10 @@ pub fn render_hash(child: &Value) -> String {
         .and_then(Value::as_object_mut)
     {
         annotations.remove(ANNOTATION_RENDER_HASH);
-        if annotations.is_empty() {
-            if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.remove("annotations");
-            }
+        if annotations.is_empty()
+            && let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            meta.remove("annotations");
         }
     }
     content_hash(&copy)

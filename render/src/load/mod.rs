@@ -144,10 +144,11 @@ fn io_error(path: &Path, err: &std::io::Error) -> Box<Diagnostic> {
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => err.to_string(),
     };
-    Box::new(
-        Diagnostic::new(Code::Io, format!("cannot read {}: {reason}", display(path)))
-            .at(Span::new(display(path), 0, 0)),
-    )
+    // No line to point at: the path is in the message.
+    Box::new(Diagnostic::new(
+        Code::Io,
+        format!("cannot read {}: {reason}", display(path)),
+    ))
 }
 
 /// The files under `path`: itself when it is a file, else every `*.yaml`/`*.yml` below it.
@@ -370,14 +371,32 @@ fn parse_error(name: &str, err: &serde_saphyr::Error) -> Diagnostic {
         || message.starts_with("budget breached")
         || message.contains("recursion limit")
     {
-        let detail = message.trim_start_matches("budget breached: ");
-        return Diagnostic::new(
-            Code::ResourceLimit,
-            format!("input exceeds a parser limit (nesting, aliases or size): {detail}"),
-        )
-        .at(Span::new(name, line, column));
+        return Diagnostic::new(Code::ResourceLimit, budget_message(&message))
+            .at(Span::new(name, line, column));
     }
     Diagnostic::new(Code::YamlSyntax, message).at(Span::new(name, line, column))
+}
+
+/// A readable message for a parser budget breach.
+fn budget_message(raw: &str) -> String {
+    let detail = raw.trim_start_matches("budget breached: ");
+    let what = if detail.starts_with("Depth") || raw.contains("recursion limit") {
+        "nesting is deeper than the limit"
+    } else if detail.starts_with("Alias")
+        || detail.starts_with("RecordedAnchor")
+        || detail.starts_with("Anchor")
+    {
+        "too many alias expansions (an alias bomb?)"
+    } else if detail.starts_with("Nodes") || detail.starts_with("Events") {
+        "too many YAML nodes"
+    } else if detail.starts_with("Documents") {
+        "too many documents"
+    } else if detail.contains("Scalar") {
+        "too much scalar text"
+    } else {
+        "input exceeds a parser limit"
+    };
+    format!("{what} ({detail})")
 }
 
 /// The first line of a message, without the parser's own trailing location text.

@@ -93,8 +93,11 @@ impl TreeProblem {
         let rest = &message[message.find(PROBLEM_MARKER)? + PROBLEM_MARKER.len()..];
         let mut parts = rest.splitn(7, ':');
         let num = |p: Option<&str>| -> Option<u64> {
+            // The parser may append its own text after ours: read the leading digits only.
             p.and_then(|s| {
-                s.trim_end_matches(|c: char| !c.is_ascii_digit())
+                s.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
                     .parse()
                     .ok()
             })

@@ -128,7 +128,7 @@ pub struct FluxSourceRef {
 }
 
 /// Karpenter node pool emission settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Karpenter {
     /// Emit NodePools and EC2NodeClasses.
@@ -238,19 +238,6 @@ impl Default for FluxSourceRef {
             kind: "GitRepository".into(),
             name: "flux-system".into(),
             namespace: "flux-system".into(),
-        }
-    }
-}
-
-impl Default for Karpenter {
-    fn default() -> Self {
-        Karpenter {
-            enabled: false,
-            cluster_name: String::new(),
-            role: String::new(),
-            instance_profile: String::new(),
-            ami_alias: String::new(),
-            ami_ssm_parameter: AmiSsmParameter::default(),
         }
     }
 }

@@ -41,19 +41,25 @@ impl<T> Sourced<T> {
 /// Splits `spec.a[0].b` into the steps `spec`, `a`, `0`, `b`.
 pub fn field_steps(field: &str) -> Vec<String> {
     let mut steps = Vec::new();
-    for part in field.split('.').filter(|p| !p.is_empty()) {
-        let mut rest = part;
-        if let Some(open) = rest.find('[') {
-            steps.push(rest[..open].to_string());
-            rest = &rest[open..];
-            while let Some(inner) = rest.strip_prefix('[') {
-                let close = inner.find(']').unwrap_or(inner.len());
-                steps.push(inner[..close].to_string());
-                rest = inner.get(close + 1..).unwrap_or_default();
+    let mut current = String::new();
+    let mut in_brackets = false;
+    for c in field.chars() {
+        match (c, in_brackets) {
+            ('.', false) | ('[', false) => {
+                if !current.is_empty() {
+                    steps.push(std::mem::take(&mut current));
+                }
+                in_brackets = c == '[';
             }
-        } else {
-            steps.push(rest.to_string());
+            (']', true) => {
+                steps.push(std::mem::take(&mut current));
+                in_brackets = false;
+            }
+            _ => current.push(c),
         }
+    }
+    if !current.is_empty() {
+        steps.push(current);
     }
     steps
 }
@@ -97,7 +103,7 @@ pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec
         let Some(name) = doc.name().map(str::to_string) else {
             let pos = doc.root.get("metadata").map_or(doc.root.pos, |m| m.pos);
             out.push(
-                Diagnostic::new(Code::InvalidName, "metadata.name is required")
+                Diagnostic::new(Code::InvalidName, "required field is missing")
                     .at(doc.span(pos))
                     .object(kind.clone())
                     .field("metadata.name"),
@@ -394,7 +400,7 @@ mod tests {
         assert_eq!(
             diags,
             [
-                "in.yaml:3:34: error[E111]: InfraRules/layer/default: metadata.namespace: InfraRules is cluster-scoped; remove metadata.namespace"
+                "in.yaml:3:27: error[E111]: InfraRules/layer/default: metadata.namespace: InfraRules is cluster-scoped; remove metadata.namespace"
             ]
         );
     }

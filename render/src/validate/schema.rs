@@ -272,23 +272,17 @@ impl Walk<'_> {
             );
             return;
         }
-        if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-            if value < min {
-                self.push(
-                    Code::OutOfRange,
-                    path,
-                    format!("must be at least {min}, found {}", node.to_json()),
-                );
-            }
+        if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+            && value < min
+        {
+            let message = format!("must be at least {min}, found {}", node.to_json());
+            self.push(Code::OutOfRange, path, message);
         }
-        if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-            if value > max {
-                self.push(
-                    Code::OutOfRange,
-                    path,
-                    format!("must be at most {max}, found {}", node.to_json()),
-                );
-            }
+        if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+            && value > max
+        {
+            let message = format!("must be at most {max}, found {}", node.to_json());
+            self.push(Code::OutOfRange, path, message);
         }
     }
 }

@@ -103,17 +103,17 @@ fn check_workload<T>(
             "a push worker's Service name must start with a letter",
         ));
     }
-    if let Some(id) = w.pipeline.and_then(|p| p.spec.pipeline_id.as_deref()) {
-        if let Err(problem) = names::check_label_value(id) {
-            out.push(src.diagnostic(
-                Code::InvalidLabelValue,
-                "spec.pipelineId",
-                format!(
-                    "pipelineId is used as the label {}: {problem}",
-                    crate::workload::LABEL_PIPELINE_ID
-                ),
-            ));
-        }
+    if let Some(id) = w.pipeline.and_then(|p| p.spec.pipeline_id.as_deref())
+        && let Err(problem) = names::check_label_value(id)
+    {
+        out.push(src.diagnostic(
+            Code::InvalidLabelValue,
+            "spec.pipelineId",
+            format!(
+                "pipelineId is used as the label {}: {problem}",
+                crate::workload::LABEL_PIPELINE_ID
+            ),
+        ));
     }
     let replicas = &w.scaling.replicas;
     if replicas.min > replicas.max {
@@ -162,18 +162,18 @@ fn check_workload<T>(
             ),
         ));
     }
-    if let Some(expr) = w.schedule.and_then(|s| s.cron.as_deref()) {
-        if let Err(problem) = cron::parse(expr) {
-            out.push(src.diagnostic(Code::InvalidCron, "spec.schedule.cron", problem));
-        }
+    if let Some(expr) = w.schedule.and_then(|s| s.cron.as_deref())
+        && let Err(problem) = cron::parse(expr)
+    {
+        out.push(src.diagnostic(Code::InvalidCron, "spec.schedule.cron", problem));
     }
-    if let Some(port) = w.worker.port {
-        if !(1..=65535).contains(&port) {
-            out.push(src.diagnostic(
-                Code::InvalidPort,
-                "spec.worker.port",
-                format!("port {port} is outside 1..65535"),
-            ));
-        }
+    if let Some(port) = w.worker.port
+        && !(1..=65535).contains(&port)
+    {
+        out.push(src.diagnostic(
+            Code::InvalidPort,
+            "spec.worker.port",
+            format!("port {port} is outside 1..65535"),
+        ));
     }
 }
