@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::conditions::Condition;
 use super::free_form::{self, FreeFormObject};
+use super::nulls::or_default;
 use super::workload::{ManagedObject, Scaling, Schedule, Worker};
 
 /// Desired state of a Function.
@@ -38,7 +39,7 @@ use super::workload::{ManagedObject, Scaling, Schedule, Worker};
 #[serde(rename_all = "camelCase")]
 pub struct FunctionSpec {
     /// Upstream namespaces to run over, by name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub target_namespaces: Vec<String>,
     /// Upstream namespaces to run over, chosen by the labels of Index resources (for example
     /// `matchLabels`).
@@ -46,10 +47,13 @@ pub struct FunctionSpec {
     #[schemars(schema_with = "free_form::object")]
     pub index_selector: Option<FreeFormObject>,
     /// Columns fetched for each row; `id` is reserved and stands for the document id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub inputs: Vec<String>,
     /// Completion marker value; bumping it re-enqueues every row.
-    #[serde(default = "default_version")]
+    #[serde(
+        default = "default_version",
+        deserialize_with = "default_version_or_null"
+    )]
     pub version: String,
     /// Turbopuffer filter (the array form is allowed), ANDed with the completion-marker
     /// predicate; do not add a version-marker predicate yourself.
@@ -57,38 +61,41 @@ pub struct FunctionSpec {
     #[schemars(schema_with = "free_form::any")]
     pub filter: Option<Value>,
     /// Invalidation markers the function honours.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub invalidates: Vec<String>,
     /// What enqueues rows: `discovery`, `write` and/or `schedule`.
-    #[serde(default = "default_triggers")]
+    #[serde(
+        default = "default_triggers",
+        deserialize_with = "default_triggers_or_null"
+    )]
     pub triggers: Vec<Trigger>,
     /// Discovery and lease settings; `cron` applies to the `schedule` trigger only.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub schedule: Schedule,
     /// Retry policy for failed batches.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub retry: Retry,
     /// Scale the worker to zero.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub paused: bool,
     /// The worker container.
     pub worker: Worker,
     /// Pool, mode and replica range of the worker.
     pub scaling: Scaling,
     /// Group work items by their parent document.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub group_by_parent: bool,
     /// Queries each work item issues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queries_per_item: Option<u32>,
 }
 
-fn default_version() -> String {
-    "v1".to_string()
-}
-
-fn default_triggers() -> Vec<Trigger> {
-    vec![Trigger::Discovery]
+defaults! {
+    default_version / default_version_or_null: String = "v1".to_string();
+    default_triggers / default_triggers_or_null: Vec<Trigger> = vec![Trigger::Discovery];
+    default_initial_backoff_seconds / default_initial_backoff_seconds_or_null: i32 = 5;
+    default_max_attempts / default_max_attempts_or_null: i32 = 8;
+    default_max_backoff_seconds / default_max_backoff_seconds_or_null: i32 = 300;
 }
 
 /// What enqueues rows for a Function.
@@ -110,13 +117,22 @@ pub enum Trigger {
 #[serde(rename_all = "camelCase")]
 pub struct Retry {
     /// Backoff before the first retry, in seconds.
-    #[serde(default = "default_initial_backoff_seconds")]
+    #[serde(
+        default = "default_initial_backoff_seconds",
+        deserialize_with = "default_initial_backoff_seconds_or_null"
+    )]
     pub initial_backoff_seconds: i32,
     /// Attempts before a row is given up on.
-    #[serde(default = "default_max_attempts")]
+    #[serde(
+        default = "default_max_attempts",
+        deserialize_with = "default_max_attempts_or_null"
+    )]
     pub max_attempts: i32,
     /// Longest backoff, in seconds.
-    #[serde(default = "default_max_backoff_seconds")]
+    #[serde(
+        default = "default_max_backoff_seconds",
+        deserialize_with = "default_max_backoff_seconds_or_null"
+    )]
     pub max_backoff_seconds: i32,
 }
 
@@ -130,24 +146,12 @@ impl Default for Retry {
     }
 }
 
-fn default_initial_backoff_seconds() -> i32 {
-    5
-}
-
-fn default_max_attempts() -> i32 {
-    8
-}
-
-fn default_max_backoff_seconds() -> i32 {
-    300
-}
-
 /// Observed state of a Function, written by the syncer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FunctionStatus {
     /// Namespaces resolved from `targetNamespaces` and `indexSelector`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub active_namespaces: Vec<String>,
     /// Rows waiting; absent while paused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,6 +163,6 @@ pub struct FunctionStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// Conditions, such as `Ready`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub conditions: Vec<Condition>,
 }

@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::conditions::Condition;
+use super::nulls::or_default;
 
 /// Desired state of an Index.
 // Several `printcolumn(...)` entries repeat `type_ = ...`, which clippy mistakes for
@@ -48,19 +49,19 @@ pub struct IndexSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<Cache>,
     /// Read consistency: `eventual`, or `strong` (reads at the stable watermark).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub consistency: Consistency,
     /// Embedding profile of the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding: Option<Embedding>,
     /// Access metadata: labels, annotations and tags.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub metadata: IndexMetadata,
     /// Origin-scan fan-out.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub scan: Scan,
     /// Search features.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub search: Search,
     /// Automatic facet snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,12 +79,18 @@ pub struct Backend {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Distance metric, such as `cosine_distance` or `euclidean_squared`.
-    #[serde(default = "default_distance_metric")]
+    #[serde(
+        default = "default_distance_metric",
+        deserialize_with = "default_distance_metric_or_null"
+    )]
     pub distance_metric: String,
 }
 
-fn default_distance_metric() -> String {
-    "cosine_distance".to_string()
+defaults! {
+    default_distance_metric / default_distance_metric_or_null: String = "cosine_distance".to_string();
+    default_scan_threads / default_scan_threads_or_null: i32 = 8;
+    default_snapshot_interval / default_snapshot_interval_or_null: String = "5m".to_string();
+    default_snapshot_retention / default_snapshot_retention_or_null: String = "never".to_string();
 }
 
 /// Blob serving from the document cache.
@@ -91,7 +98,7 @@ fn default_distance_metric() -> String {
 #[serde(rename_all = "camelCase")]
 pub struct Blobs {
     /// Attributes whose values reference blobs served from the document cache.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub reference_attributes: Vec<String>,
 }
 
@@ -105,7 +112,7 @@ pub struct Cache {
     #[serde(rename = "capGiB", default, skip_serializing_if = "Option::is_none")]
     pub cap_gib: Option<u64>,
     /// `standard` or `staging`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub mode: CacheMode,
 }
 
@@ -148,10 +155,10 @@ pub struct Embedding {
 #[serde(rename_all = "camelCase")]
 pub struct IndexMetadata {
     /// Annotations.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub annotations: BTreeMap<String, String>,
     /// Labels; Functions can select indexes by them.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub labels: BTreeMap<String, String>,
     /// Tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,7 +170,10 @@ pub struct IndexMetadata {
 #[serde(rename_all = "camelCase")]
 pub struct Scan {
     /// Default scan threads for the namespace; the gateway clamps it and a request may override it.
-    #[serde(default = "default_scan_threads")]
+    #[serde(
+        default = "default_scan_threads",
+        deserialize_with = "default_scan_threads_or_null"
+    )]
     pub threads: i32,
 }
 
@@ -175,16 +185,12 @@ impl Default for Scan {
     }
 }
 
-fn default_scan_threads() -> i32 {
-    8
-}
-
 /// Search features.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Search {
     /// Enable full-text search.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub full_text: bool,
 }
 
@@ -193,14 +199,20 @@ pub struct Search {
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// Fields materialized into durable facet snapshots; empty disables the automatic writer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub facet_fields: Vec<String>,
     /// Minimum spacing between automatic snapshot writes, such as `5m`.
-    #[serde(default = "default_snapshot_interval")]
+    #[serde(
+        default = "default_snapshot_interval",
+        deserialize_with = "default_snapshot_interval_or_null"
+    )]
     pub interval: String,
     /// `never` keeps every snapshot body; a duration such as `30d` prunes older bodies but keeps
     /// the latest.
-    #[serde(default = "default_snapshot_retention")]
+    #[serde(
+        default = "default_snapshot_retention",
+        deserialize_with = "default_snapshot_retention_or_null"
+    )]
     pub retention: String,
 }
 
@@ -212,14 +224,6 @@ impl Default for Snapshot {
             retention: default_snapshot_retention(),
         }
     }
-}
-
-fn default_snapshot_interval() -> String {
-    "5m".to_string()
-}
-
-fn default_snapshot_retention() -> String {
-    "never".to_string()
 }
 
 /// Observed state of an Index, written by the syncer.
@@ -236,7 +240,7 @@ pub struct IndexStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotStatus>,
     /// Conditions, such as `Ready`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub conditions: Vec<Condition>,
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conditions::Condition;
 use super::free_form::{self, FreeFormObject};
+use super::nulls::or_default;
 use super::workload::Scaling;
 
 /// The only name an InfraRules object may have.
@@ -40,7 +41,7 @@ pub const INFRA_RULES_NAME: &str = "default";
 #[serde(rename_all = "camelCase")]
 pub struct InfraRulesSpec {
     /// Compute pools that workloads pick with `spec.scaling.pool`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub compute_pools: Vec<ComputePool>,
     /// Document cache sizing and scaling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,7 +103,7 @@ pub struct DocumentCache {
 #[serde(rename_all = "camelCase")]
 pub struct DocumentCacheScaling {
     /// `autoscale` or `fixed`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub mode: DocumentCacheMode,
     /// Node range.
     pub nodes: NodeRange,
@@ -146,7 +147,10 @@ pub struct Embedder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_input_tokens: Option<u32>,
     /// Container port.
-    #[serde(default = "default_server_port")]
+    #[serde(
+        default = "default_server_port",
+        deserialize_with = "default_server_port_or_null"
+    )]
     pub port: i32,
     /// Pool and replica range.
     pub scaling: Scaling,
@@ -163,14 +167,17 @@ pub struct OcrServer {
     /// Container image of the server.
     pub image: String,
     /// Container port.
-    #[serde(default = "default_server_port")]
+    #[serde(
+        default = "default_server_port",
+        deserialize_with = "default_server_port_or_null"
+    )]
     pub port: i32,
     /// Pool and replica range.
     pub scaling: Scaling,
 }
 
-fn default_server_port() -> i32 {
-    8080
+defaults! {
+    default_server_port / default_server_port_or_null: i32 = 8080;
 }
 
 /// Observed state of the InfraRules, written by the syncer.
@@ -178,7 +185,7 @@ fn default_server_port() -> i32 {
 #[serde(rename_all = "camelCase")]
 pub struct InfraRulesStatus {
     /// Number of compute pools in effect.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub pool_count: usize,
     /// Document cache state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,7 +200,7 @@ pub struct InfraRulesStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// Conditions, such as `Ready`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub conditions: Vec<Condition>,
 }
 
@@ -225,7 +232,7 @@ pub struct EmbedderStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<String>,
     /// Conditions, such as `Ready`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub conditions: Vec<Condition>,
 }
 
@@ -248,6 +255,6 @@ pub struct OcrServerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_digest: Option<String>,
     /// Conditions, such as `Ready`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub conditions: Vec<Condition>,
 }

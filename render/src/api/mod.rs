@@ -14,6 +14,10 @@
 //!
 //! [`HevKind`] names the five kinds for code that handles untyped documents.
 
+// First, so that its `defaults!` macro is in scope in the kind modules.
+#[macro_use]
+mod nulls;
+
 pub mod conditions;
 mod free_form;
 pub mod function;

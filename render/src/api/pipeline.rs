@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conditions::Condition;
 use super::free_form::FreeFormObject;
+use super::nulls::or_default;
 use super::workload::{ManagedObject, Scaling, Schedule, Worker};
 
 /// Desired state of a Pipeline.
@@ -50,7 +51,7 @@ pub struct PipelineSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ref: Option<SourceRef>,
     /// Scale the worker to zero.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub paused: bool,
     /// Wake the worker on a cron schedule instead of on pending queue depth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,15 +102,18 @@ pub struct Pagination {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size_param: Option<String>,
     /// First page number, for `page` pagination.
-    #[serde(default = "default_start_page")]
+    #[serde(
+        default = "default_start_page",
+        deserialize_with = "default_start_page_or_null"
+    )]
     pub start_page: u32,
     /// Accept a source that returns no items at all instead of failing the snapshot.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub allow_empty_snapshot: bool,
 }
 
-fn default_start_page() -> u32 {
-    1
+defaults! {
+    default_start_page / default_start_page_or_null: u32 = 1;
 }
 
 /// Pagination style.
@@ -132,7 +136,7 @@ pub struct PipelineStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// Conditions, such as `Ready`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub conditions: Vec<Condition>,
     /// The child objects the worker's render produced.
     #[serde(default, skip_serializing_if = "Option::is_none")]

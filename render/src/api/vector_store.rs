@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::conditions::Condition;
+use super::nulls::or_default;
 
 /// Desired state of a VectorStore.
 // Several `printcolumn(...)` entries repeat `type_ = ...`, which clippy mistakes for
@@ -41,7 +42,7 @@ pub struct VectorStoreSpec {
     pub kind: StoreKind,
     /// Use this store for Index objects that set no `backend.storeRef`. At most one store per
     /// namespace may be the default.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub default: bool,
     /// Upstream API endpoint.
     pub endpoint: Endpoint,
@@ -137,7 +138,7 @@ pub struct SecretKeyRef {
 pub struct InboundAuth {
     /// `deriveFromStore` (clients present the default store's upstream credential), `keys`
     /// (clients present one of `keys`, with scopes) or `open` (no auth).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub mode: InboundAuthMode,
     /// Independent bearer keys for `keys` mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,6 +220,6 @@ pub struct VectorStoreStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// Conditions, such as `Ready`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub conditions: Vec<Condition>,
 }

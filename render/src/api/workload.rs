@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::free_form::{self, FreeFormObject};
+use super::nulls::or_default;
 
 /// The worker container and how the gateway hands it work.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -18,17 +19,23 @@ pub struct Worker {
     /// Container image of the worker.
     pub image: String,
     /// Rows or work items per batch (Function workers read it as `HEVLAYER_UDF_BATCH_SIZE`).
-    #[serde(default = "default_batch_size")]
+    #[serde(
+        default = "default_batch_size",
+        deserialize_with = "default_batch_size_or_null"
+    )]
     pub batch_size: i32,
     /// Timeout of one worker call, in seconds.
-    #[serde(default = "default_timeout_seconds")]
+    #[serde(
+        default = "default_timeout_seconds",
+        deserialize_with = "default_timeout_seconds_or_null"
+    )]
     pub timeout_seconds: i32,
     /// Compute class; picks the stock pool of the same name when `scaling.pool` is not set.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub compute_class: ComputeClass,
     /// How the worker gets work: `pull` (the SDK claims batches from the gateway) or `push` (the
     /// gateway calls the worker over HTTP, which adds a Service and a readiness probe).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub dispatch: Dispatch,
     /// Container port of a `push` worker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,12 +50,13 @@ pub struct Worker {
     pub pod_spec: Option<FreeFormObject>,
 }
 
-fn default_batch_size() -> i32 {
-    32
-}
-
-fn default_timeout_seconds() -> i32 {
-    30
+defaults! {
+    default_batch_size / default_batch_size_or_null: i32 = 32;
+    default_timeout_seconds / default_timeout_seconds_or_null: i32 = 30;
+    default_discovery_interval_seconds / default_discovery_interval_seconds_or_null: i32 = 60;
+    default_lease_seconds / default_lease_seconds_or_null: i32 = 120;
+    default_max_concurrent_scans / default_max_concurrent_scans_or_null: i32 = 4;
+    default_max_in_flight_batches / default_max_in_flight_batches_or_null: i32 = 8;
 }
 
 /// Compute class of a worker.
@@ -93,7 +101,7 @@ pub struct Scaling {
     pub pool: Option<String>,
     /// `autoscale` (KEDA scales between `replicas.min` and `replicas.max`), `fixed`
     /// (`replicas.min` replicas) or `disabled` (no replicas).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub mode: ScalingMode,
     /// Replica range.
     pub replicas: Replicas,
@@ -120,7 +128,7 @@ pub enum ScalingMode {
 #[x_kube(validation = Rule::new("self.min <= self.max").message("replicas.min must not be greater than replicas.max"))]
 pub struct Replicas {
     /// Fewest replicas; set 1 to keep a cold-start-heavy worker warm.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_default")]
     pub min: i32,
     /// Most replicas; at most the pool's `maxReplicasPerWorkload`.
     pub max: i32,
@@ -137,16 +145,28 @@ pub struct Schedule {
     #[x_kube(validation = Rule::new(CRON_RULE).message(CRON_MESSAGE))]
     pub cron: Option<String>,
     /// Seconds between discovery scans.
-    #[serde(default = "default_discovery_interval_seconds")]
+    #[serde(
+        default = "default_discovery_interval_seconds",
+        deserialize_with = "default_discovery_interval_seconds_or_null"
+    )]
     pub discovery_interval_seconds: i32,
     /// Lease length of one batch, in seconds; also sizes the wake-up window of a cron schedule.
-    #[serde(default = "default_lease_seconds")]
+    #[serde(
+        default = "default_lease_seconds",
+        deserialize_with = "default_lease_seconds_or_null"
+    )]
     pub lease_seconds: i32,
     /// Most scans running at once.
-    #[serde(default = "default_max_concurrent_scans")]
+    #[serde(
+        default = "default_max_concurrent_scans",
+        deserialize_with = "default_max_concurrent_scans_or_null"
+    )]
     pub max_concurrent_scans: i32,
     /// Most batches in flight at once.
-    #[serde(default = "default_max_in_flight_batches")]
+    #[serde(
+        default = "default_max_in_flight_batches",
+        deserialize_with = "default_max_in_flight_batches_or_null"
+    )]
     pub max_in_flight_batches: i32,
 }
 
@@ -166,22 +186,6 @@ impl Default for Schedule {
             max_in_flight_batches: default_max_in_flight_batches(),
         }
     }
-}
-
-fn default_discovery_interval_seconds() -> i32 {
-    60
-}
-
-fn default_lease_seconds() -> i32 {
-    120
-}
-
-fn default_max_concurrent_scans() -> i32 {
-    4
-}
-
-fn default_max_in_flight_batches() -> i32 {
-    8
 }
 
 /// A reference to one object that the workload's render produced.

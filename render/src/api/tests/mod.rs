@@ -145,15 +145,80 @@ where
     assert_eq!(cel_failures(kind, &input), Vec::<String>::new());
 }
 
-/// Asserts that serde's defaults for `object` are exactly the schema's defaults.
+/// Asserts that serde's defaults for `object` are exactly the schema's defaults, and that a
+/// `null` on a defaulted field reads as its default, as the API server (which drops such nulls
+/// before defaulting) reads it: first on the innermost fields that hold their default, then on
+/// the outermost.
 fn assert_serde_defaults_match_schema<K>(kind: HevKind, object: &Value)
 where
     K: DeserializeOwned + Serialize,
 {
-    assert_eq!(
-        serde_round_trip::<K>(object),
-        schema_defaulted(kind, object)
-    );
+    let expected = schema_defaulted(kind, object);
+    assert_eq!(serde_round_trip::<K>(object), expected);
+    let schema = crd_schema(kind);
+    for innermost in [true, false] {
+        let nulled = null_defaulted_fields(&schema, &expected, innermost);
+        assert_eq!(serde_round_trip::<K>(&nulled), expected, "from {nulled}");
+    }
+}
+
+/// `value` with `null` on every non-nullable field that holds its schema default. With
+/// `innermost`, objects and arrays of objects are walked into rather than nulled; without, a
+/// field that holds its default is nulled whole.
+fn null_defaulted_fields(schema: &Value, value: &Value, innermost: bool) -> Value {
+    let (Some(props), Value::Object(map)) =
+        (schema.get("properties").and_then(Value::as_object), value)
+    else {
+        return value.clone();
+    };
+    let mut out = map.clone();
+    for (key, field) in map {
+        let Some(sub) = props.get(key) else { continue };
+        let holds_default =
+            sub.get("default") == Some(field) && sub["nullable"] != Value::Bool(true);
+        let object = sub.get("properties").is_some() && field.is_object();
+        let items = sub
+            .get("items")
+            .filter(|i| i.get("properties").is_some() && field.is_array());
+        let walk = object || items.is_some();
+        let replacement = if holds_default && !(innermost && walk) {
+            Value::Null
+        } else if object {
+            null_defaulted_fields(sub, field, innermost)
+        } else if let (Some(items), Value::Array(list)) = (items, field) {
+            Value::Array(
+                list.iter()
+                    .map(|item| null_defaulted_fields(items, item, innermost))
+                    .collect(),
+            )
+        } else {
+            continue;
+        };
+        out.insert(key.clone(), replacement);
+    }
+    Value::Object(out)
+}
+
+#[test]
+fn null_defaulted_fields_nulls_only_fields_that_hold_their_default() {
+    let schema = crd_schema(HevKind::Function);
+    let object = serde_round_trip::<super::Function>(&serde_json::json!({
+        "apiVersion": "hevlayer.com/v1alpha1",
+        "kind": "Function",
+        "metadata": {"name": "f"},
+        "spec": {"version": "v2", "worker": {"image": "i"}, "scaling": {"replicas": {"max": 1}}},
+    }));
+    let inner = null_defaulted_fields(&schema, &object, true);
+    assert_eq!(inner["spec"]["version"], "v2");
+    assert_eq!(inner["spec"]["paused"], Value::Null);
+    assert_eq!(inner["spec"]["schedule"]["leaseSeconds"], Value::Null);
+    assert_eq!(inner["spec"]["worker"]["batchSize"], Value::Null);
+    assert_eq!(inner["spec"]["worker"]["image"], "i");
+    let outer = null_defaulted_fields(&schema, &object, false);
+    assert_eq!(outer["spec"]["schedule"], Value::Null);
+    assert_eq!(outer["spec"]["retry"], Value::Null);
+    assert_eq!(outer["spec"]["worker"]["batchSize"], Value::Null);
+    assert_eq!(outer["spec"]["scaling"]["replicas"]["max"], 1);
 }
 
 #[test]
