@@ -90,6 +90,7 @@ pub struct FunctionSpec {
     pub queries_per_item: Option<u32>,
 }
 
+// Upstream schema defaults of this module's fields; `null` reads as the default too.
 defaults! {
     default_version / default_version_or_null: String = "v1".to_string();
     default_triggers / default_triggers_or_null: Vec<Trigger> = vec![Trigger::Discovery];

@@ -86,6 +86,7 @@ pub struct Backend {
     pub distance_metric: String,
 }
 
+// Upstream schema defaults of this module's fields; `null` reads as the default too.
 defaults! {
     default_distance_metric / default_distance_metric_or_null: String = "cosine_distance".to_string();
     default_scan_threads / default_scan_threads_or_null: i32 = 8;

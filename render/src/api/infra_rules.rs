@@ -176,6 +176,7 @@ pub struct OcrServer {
     pub scaling: Scaling,
 }
 
+// Upstream schema defaults of this module's fields; `null` reads as the default too.
 defaults! {
     default_server_port / default_server_port_or_null: i32 = 8080;
 }

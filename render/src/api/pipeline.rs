@@ -112,6 +112,7 @@ pub struct Pagination {
     pub allow_empty_snapshot: bool,
 }
 
+// Upstream schema defaults of this module's fields; `null` reads as the default too.
 defaults! {
     default_start_page / default_start_page_or_null: u32 = 1;
 }

@@ -50,6 +50,7 @@ pub struct Worker {
     pub pod_spec: Option<FreeFormObject>,
 }
 
+// Upstream schema defaults of this module's fields; `null` reads as the default too.
 defaults! {
     default_batch_size / default_batch_size_or_null: i32 = 32;
     default_timeout_seconds / default_timeout_seconds_or_null: i32 = 30;
