@@ -4,4 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod golden;
+mod render;
+mod third_party;
 mod tools;
