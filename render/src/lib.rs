@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod diagnostic;
+pub mod diff;
 pub mod discover;
 pub mod emit;
 pub mod expand;
