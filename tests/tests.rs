@@ -7,3 +7,4 @@ mod golden;
 mod render;
 mod third_party;
 mod tools;
+mod docs;
