@@ -3,8 +3,8 @@
 // Tests may panic and unwrap: a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod docs;
 mod golden;
 mod render;
 mod third_party;
 mod tools;
-mod docs;
