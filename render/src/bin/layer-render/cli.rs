@@ -33,6 +33,10 @@ pub enum Command {
     Profile,
     /// Print Index CRs for a list of upstream namespaces, to commit to Git.
     Discover(DiscoverArgs),
+    /// Compare two renders object by object; exit 1 when they differ.
+    Diff(crate::diff_cmd::DiffArgs),
+    /// Fail (exit 1) when a committed --out directory is out of date with its inputs.
+    Check(crate::diff_cmd::CheckArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

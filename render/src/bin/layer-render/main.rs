@@ -2,6 +2,7 @@
 //! an exit code (0 ok, 1 differences, 2 invalid input or usage).
 
 mod cli;
+mod diff_cmd;
 mod output;
 
 use std::io::{Read, Write};
@@ -55,6 +56,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Profile) => print_stdout(DEFAULT_PROFILE_YAML),
         Some(Command::Discover(args)) => run_discover(&args),
+        Some(Command::Diff(args)) => diff_cmd::run_diff(args),
+        Some(Command::Check(args)) => diff_cmd::run_check(args),
         Some(Command::Completions { shell }) => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "layer-render", &mut out);
