@@ -5,6 +5,7 @@
 
 mod docs;
 mod golden;
+mod keda;
 mod render;
 mod third_party;
 mod tools;
