@@ -5,6 +5,7 @@
 //! deterministic YAML. Only `load` reads files and only the binary writes them.
 
 pub mod api;
+pub mod cron;
 pub mod diagnostic;
 pub mod diff;
 pub mod discover;
@@ -13,9 +14,8 @@ pub mod expand;
 pub mod hash;
 pub mod key;
 pub mod load;
-pub mod profile;
-pub mod validate;
-pub mod cron;
 pub mod pools;
-pub mod workload;
+pub mod profile;
 pub mod render;
+pub mod validate;
+pub mod workload;
