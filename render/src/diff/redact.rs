@@ -16,7 +16,7 @@ use crate::key::ObjectKey;
 pub const REDACTED: &str = "<redacted>";
 
 /// What a changed Secret value reads as on the new side.
-pub const REDACTED_CHANGED: &str = "<redacted, changed>";
+pub const REDACTED_CHANGED: &str = "<redacted (changed)>";
 
 /// The fields whose values are secret.
 const SECRET_FIELDS: [&str; 2] = ["data", "stringData"];

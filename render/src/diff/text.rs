@@ -31,7 +31,7 @@ const YELLOW: &str = "\x1b[33m";
 const CYAN: &str = "\x1b[36m";
 
 /// The most field paths listed for one object in a summary line.
-pub(crate) const SUMMARY_FIELDS: usize = 6;
+pub(crate) const SUMMARY_FIELDS: usize = 4;
 
 /// The counts, then one line per changed object: `+` added, `-` removed, `~` changed with the
 /// fields that changed. Every line ends in a newline.

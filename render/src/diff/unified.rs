@@ -11,9 +11,14 @@ use crate::emit::yaml;
 pub fn hunks(change: &Change, context: usize) -> String {
     let old = change.old.as_ref().map(yaml::to_string).unwrap_or_default();
     let new = change.new.as_ref().map(yaml::to_string).unwrap_or_default();
-    // No deadline: a timed-out diff would approximate differently on a slower machine, and the
-    // output must be the same bytes everywhere.
-    TextDiff::from_lines(&old, &new)
+    // Patience anchors on lines that occur once, such as `requests:`, so a changed map reads
+    // as its changed keys rather than as lines that slid past each other (Myers pairs the
+    // `memory:` of `limits` with the one of `requests`). No deadline: a timed-out diff would
+    // approximate differently on a slower machine, and the output must be the same bytes
+    // everywhere.
+    TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_lines(&old, &new)
         .unified_diff()
         .context_radius(context)
         .to_string()

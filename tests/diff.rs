@@ -1,0 +1,1108 @@
+//! `layer-render diff` and `layer-render check`, end to end through the binary: matching,
+//! the three formats byte for byte, Secret redaction, ignore rules, every exit code, and the
+//! example in `docs/diff.md`, which must be the real output of `tests/diff/shop/`
+//! (`UPDATE_GOLDEN=1 cargo test` rewrites it and still fails the run).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use layer_render::diff::{DiffOptions, diff};
+use layer_render::emit::Object;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+// === helpers ===
+
+/// The repository root.
+fn repo() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// What one run printed and returned.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `layer-render ARGS` in `dir`, with `stdin` on standard input.
+fn run_in(dir: &Path, args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_layer-render"))
+        .current_dir(dir)
+        .args(args)
+        // Keep the test independent of the developer's terminal settings.
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Asserts two strings are equal, printing both in full when they are not.
+macro_rules! assert_text {
+    ($actual:expr, $expected:expr $(,)?) => {{
+        let (actual, expected): (&str, &str) = (&$actual, &$expected);
+        assert!(
+            actual == expected,
+            "\n--- expected ---\n{expected}\n--- actual ---\n{actual}\n---"
+        );
+    }};
+}
+
+/// A temporary directory holding `files` (relative path, content).
+fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+const OLD: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+data:
+  mode: fast
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: embed-worker
+  namespace: shop
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - name: worker
+        image: embed:1.0
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: legacy
+  namespace: shop
+spec:
+  ports:
+  - port: 80
+";
+
+/// OLD with the Deployment's replicas changed (its keys reordered), the ConfigMap moved and
+/// written in flow style, the Service removed and a ConfigMap added.
+const NEW: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  namespace: shop
+  name: embed-worker
+spec:
+  template:
+    spec:
+      containers:
+      - image: embed:1.0
+        name: worker
+  replicas: 2
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {mode: fast}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: flags
+  namespace: shop
+data:
+  beta: \"true\"
+";
+
+fn old_and_new() -> tempfile::TempDir {
+    dir_with(&[("old.yaml", OLD), ("new.yaml", NEW)])
+}
+
+// === matching ===
+
+#[test]
+fn moved_objects_are_not_a_difference() {
+    // The same three objects: a stream in one order, a tree of files in another.
+    let parts: Vec<&str> = OLD.split("---\n").collect();
+    let dir = dir_with(&[
+        ("old.yaml", OLD),
+        ("new/b/service.yaml", parts[2]),
+        ("new/a/both.yaml", &format!("{}---\n{}", parts[1], parts[0])),
+        (
+            "new/kustomization.yaml",
+            "resources: [a/both.yaml, b/service.yaml]\n",
+        ),
+    ]);
+    let run = run_in(dir.path(), &["diff", "old.yaml", "new"], "");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_text!(run.stdout, "0 added, 0 removed, 0 changed, 3 unchanged\n");
+    assert_text!(run.stderr, "");
+}
+
+#[test]
+fn reordered_keys_are_not_a_difference() {
+    let block = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: a\n  labels:\n    x: '1'\n    y: '2'\ndata:\n  k: v\n";
+    let flow = "{data: {k: v}, metadata: {labels: {y: '2', x: '1'}, namespace: a, name: c}, kind: ConfigMap, apiVersion: v1}\n";
+    let dir = dir_with(&[("old.yaml", block), ("new.yaml", flow)]);
+    let run = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_text!(run.stdout, "0 added, 0 removed, 0 changed, 1 unchanged\n");
+}
+
+#[test]
+fn a_version_change_is_one_changed_field_not_an_add_and_a_remove() {
+    let old = "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: h, namespace: a}\n";
+    let new = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h, namespace: a}\n";
+    let dir = dir_with(&[("old.yaml", old), ("new.yaml", new)]);
+    let run = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with(
+            "0 added, 0 removed, 1 changed, 0 unchanged\n~ HorizontalPodAutoscaler/a/h: apiVersion\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn one_field_change_is_one_changed_object_with_its_path_in_json() {
+    let old = "apiVersion: hevlayer.com/v1alpha1\nkind: Pipeline\nmetadata: {name: embed, namespace: hev-shop}\nspec:\n  scaling:\n    replicas: {min: 0, max: 1}\n";
+    let new = old.replace("max: 1", "max: 4");
+    let dir = dir_with(&[("old.yaml", old), ("new.yaml", &new)]);
+    let run = run_in(
+        dir.path(),
+        &["diff", "--format", "json", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let parsed: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        parsed,
+        json!({
+            "summary": {"added": 0, "removed": 0, "changed": 1, "unchanged": 0},
+            "changes": [{
+                "change": "changed",
+                "apiVersion": "hevlayer.com/v1alpha1",
+                "kind": "Pipeline",
+                "namespace": "hev-shop",
+                "name": "embed",
+                "fields": [{
+                    "path": "spec.scaling.replicas.max",
+                    "pointer": "/spec/scaling/replicas/max",
+                    "change": "changed",
+                    "old": 1,
+                    "new": 4
+                }]
+            }]
+        })
+    );
+}
+
+#[test]
+fn added_and_removed_objects_are_counted_and_named() {
+    let a = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n";
+    let b = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: x}\n";
+    let dir = dir_with(&[("old.yaml", a), ("new.yaml", b)]);
+    let run = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_text!(
+        run.stdout,
+        "1 added, 1 removed, 0 changed, 0 unchanged
+- ConfigMap/x/a
++ ConfigMap/x/b
+
+--- a/ConfigMap/x/a
++++ /dev/null
+@@ -1,5 +0,0 @@
+-apiVersion: v1
+-kind: ConfigMap
+-metadata:
+-  name: a
+-  namespace: x
+--- /dev/null
++++ b/ConfigMap/x/b
+@@ -0,0 +1,5 @@
++apiVersion: v1
++kind: ConfigMap
++metadata:
++  name: b
++  namespace: x
+"
+    );
+}
+
+// === the three formats, byte for byte ===
+
+#[test]
+fn the_text_format_is_a_summary_then_a_unified_diff_per_object() {
+    let dir = old_and_new();
+    let run = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_text!(
+        run.stdout,
+        r"1 added, 1 removed, 1 changed, 1 unchanged
++ ConfigMap/shop/flags
+- Service/shop/legacy
+~ Deployment/shop/embed-worker: spec.replicas
+
+--- /dev/null
++++ b/ConfigMap/shop/flags
+@@ -0,0 +1,7 @@
++apiVersion: v1
++data:
++  beta: 'true'
++kind: ConfigMap
++metadata:
++  name: flags
++  namespace: shop
+--- a/Service/shop/legacy
++++ /dev/null
+@@ -1,8 +0,0 @@
+-apiVersion: v1
+-kind: Service
+-metadata:
+-  name: legacy
+-  namespace: shop
+-spec:
+-  ports:
+-  - port: 80
+--- a/Deployment/shop/embed-worker
++++ b/Deployment/shop/embed-worker
+@@ -4,7 +4,7 @@
+   name: embed-worker
+   namespace: shop
+ spec:
+-  replicas: 1
++  replicas: 2
+   template:
+     spec:
+       containers:
+"
+    );
+    assert_text!(run.stderr, "");
+}
+
+#[test]
+fn the_markdown_format_has_a_collapsible_section_per_object() {
+    let dir = old_and_new();
+    let run = run_in(
+        dir.path(),
+        &["diff", "--format", "markdown", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_text!(
+        run.stdout,
+        r"### layer-render diff
+
+**1 added, 1 removed, 1 changed, 1 unchanged**
+
+<details>
+<summary>added <code>ConfigMap/shop/flags</code></summary>
+
+```diff
+@@ -0,0 +1,7 @@
++apiVersion: v1
++data:
++  beta: 'true'
++kind: ConfigMap
++metadata:
++  name: flags
++  namespace: shop
+```
+
+</details>
+
+<details>
+<summary>removed <code>Service/shop/legacy</code></summary>
+
+```diff
+@@ -1,8 +0,0 @@
+-apiVersion: v1
+-kind: Service
+-metadata:
+-  name: legacy
+-  namespace: shop
+-spec:
+-  ports:
+-  - port: 80
+```
+
+</details>
+
+<details>
+<summary>changed <code>Deployment/shop/embed-worker</code>: <code>spec.replicas</code></summary>
+
+```diff
+@@ -4,7 +4,7 @@
+   name: embed-worker
+   namespace: shop
+ spec:
+-  replicas: 1
++  replicas: 2
+   template:
+     spec:
+       containers:
+```
+
+</details>
+"
+    );
+}
+
+#[test]
+fn the_json_format_lists_changed_objects_and_fields() {
+    let dir = old_and_new();
+    let run = run_in(
+        dir.path(),
+        &["diff", "--format", "json", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_text!(
+        run.stdout,
+        r#"{
+  "summary": {
+    "added": 1,
+    "removed": 1,
+    "changed": 1,
+    "unchanged": 1
+  },
+  "changes": [
+    {
+      "change": "added",
+      "apiVersion": "v1",
+      "kind": "ConfigMap",
+      "namespace": "shop",
+      "name": "flags",
+      "fields": []
+    },
+    {
+      "change": "removed",
+      "apiVersion": "v1",
+      "kind": "Service",
+      "namespace": "shop",
+      "name": "legacy",
+      "fields": []
+    },
+    {
+      "change": "changed",
+      "apiVersion": "apps/v1",
+      "kind": "Deployment",
+      "namespace": "shop",
+      "name": "embed-worker",
+      "fields": [
+        {
+          "path": "spec.replicas",
+          "pointer": "/spec/replicas",
+          "change": "changed",
+          "old": 1,
+          "new": 2
+        }
+      ]
+    }
+  ]
+}
+"#
+    );
+}
+
+#[test]
+fn context_sets_the_lines_around_each_change() {
+    let dir = old_and_new();
+    let run = run_in(
+        dir.path(),
+        &["diff", "--context", "0", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert!(
+        run.stdout
+            .ends_with("@@ -7 +7 @@\n-  replicas: 1\n+  replicas: 2\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn colour_follows_the_color_flag() {
+    let dir = old_and_new();
+    let always = run_in(
+        dir.path(),
+        &["diff", "--color", "always", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert!(
+        always.stdout.contains("\x1b[31m-  replicas: 1\x1b[0m\n"),
+        "{}",
+        always.stdout
+    );
+    assert!(always.stdout.contains("\x1b[32m+  replicas: 2\x1b[0m\n"));
+    // The test's stdout is a pipe, so auto means no colour.
+    for when in ["never", "auto"] {
+        let run = run_in(
+            dir.path(),
+            &["diff", "--color", when, "old.yaml", "new.yaml"],
+            "",
+        );
+        assert!(!run.stdout.contains('\x1b'), "{when}: {}", run.stdout);
+    }
+    // Markdown and JSON are never coloured: they are read by other programs.
+    let markdown = run_in(
+        dir.path(),
+        &[
+            "diff", "--color", "always", "--format", "markdown", "old.yaml", "new.yaml",
+        ],
+        "",
+    );
+    assert!(!markdown.stdout.contains('\x1b'));
+}
+
+// === Secrets ===
+
+const SECRET_OLD: &str = "\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: hf-token
+  namespace: hev-shop
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"token\":\"c2VjcmV0LW9sZA==\"}}'
+data:
+  token: c2VjcmV0LW9sZA==
+  same: c2FtZS12YWx1ZQ==
+  dropped: ZHJvcHBlZC12YWx1ZQ==
+stringData:
+  user: plain-old-user
+";
+
+const SECRET_NEW: &str = "\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: hf-token
+  namespace: hev-shop
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"token\":\"c2VjcmV0LW5ldw==\"}}'
+data:
+  token: c2VjcmV0LW5ldw==
+  same: c2FtZS12YWx1ZQ==
+  fresh: ZnJlc2gtdmFsdWU=
+stringData:
+  user: plain-new-user
+";
+
+/// Every value in the two Secrets above, encoded and decoded.
+const SECRET_VALUES: &[&str] = &[
+    "c2VjcmV0LW9sZA",
+    "secret-old",
+    "c2VjcmV0LW5ldw",
+    "secret-new",
+    "c2FtZS12YWx1ZQ",
+    "same-value",
+    "ZHJvcHBlZC12YWx1ZQ",
+    "dropped-value",
+    "ZnJlc2gtdmFsdWU",
+    "fresh-value",
+    "plain-old-user",
+    "plain-new-user",
+];
+
+#[test]
+fn secret_values_never_show_in_any_format() {
+    let dir = dir_with(&[("old.yaml", SECRET_OLD), ("new.yaml", SECRET_NEW)]);
+    for format in ["text", "markdown", "json"] {
+        let run = run_in(
+            dir.path(),
+            &["diff", "--format", format, "old.yaml", "new.yaml"],
+            "",
+        );
+        assert_eq!(run.code, 1, "{format}: {run:?}");
+        for value in SECRET_VALUES {
+            assert!(
+                !run.stdout.contains(value) && !run.stderr.contains(value),
+                "{format} shows {value}:\n{}",
+                run.stdout
+            );
+        }
+    }
+    // The same Secret added whole shows no value either.
+    let added = run_in(
+        dir.path(),
+        &["diff", "-", "new.yaml"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n",
+    );
+    for value in SECRET_VALUES {
+        assert!(!added.stdout.contains(value), "{value}: {}", added.stdout);
+    }
+    assert!(added.stdout.contains("+  token: <redacted>\n"));
+}
+
+#[test]
+fn a_changed_secret_value_shows_as_changed_but_redacted() {
+    let dir = dir_with(&[("old.yaml", SECRET_OLD), ("new.yaml", SECRET_NEW)]);
+    let run = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_text!(
+        run.stdout,
+        r"0 added, 0 removed, 1 changed, 0 unchanged
+~ Secret/hev-shop/hf-token: data.dropped, data.fresh, data.token, metadata.annotations[kubectl.kubernetes.io/last-applied-configuration], and 1 more
+
+--- a/Secret/hev-shop/hf-token
++++ b/Secret/hev-shop/hf-token
+@@ -1,13 +1,13 @@
+ apiVersion: v1
+ data:
+-  dropped: <redacted>
++  fresh: <redacted>
+   same: <redacted>
+-  token: <redacted>
++  token: <redacted (changed)>
+ kind: Secret
+ metadata:
+   annotations:
+-    kubectl.kubernetes.io/last-applied-configuration: <redacted>
++    kubectl.kubernetes.io/last-applied-configuration: <redacted (changed)>
+   name: hf-token
+   namespace: hev-shop
+ stringData:
+-  user: <redacted>
++  user: <redacted (changed)>
+"
+    );
+    let json = run_in(
+        dir.path(),
+        &["diff", "--format", "json", "old.yaml", "new.yaml"],
+        "",
+    );
+    let parsed: Value = serde_json::from_str(&json.stdout).unwrap();
+    let fields: Vec<String> = parsed["changes"][0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["change"].as_str().unwrap(),
+                f["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "removed data.dropped",
+            "added data.fresh",
+            "changed data.token",
+            "changed metadata.annotations[kubectl.kubernetes.io/last-applied-configuration]",
+            "changed stringData.user"
+        ]
+    );
+    assert_eq!(
+        parsed["changes"][0]["fields"][2],
+        json!({"path": "data.token", "pointer": "/data/token", "change": "changed", "old": "<redacted>", "new": "<redacted (changed)>"})
+    );
+}
+
+#[test]
+fn an_unchanged_secret_is_unchanged() {
+    let dir = dir_with(&[("old.yaml", SECRET_OLD), ("new.yaml", SECRET_OLD)]);
+    let run = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+// === ignore rules ===
+
+const HASHED_OLD: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: w
+  namespace: a
+  annotations:
+    layer.hev.dev/render-hash: aaaa
+spec:
+  replicas: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: w
+  namespace: a
+spec:
+  replicas: 1
+";
+
+#[test]
+fn an_ignored_field_is_dropped_from_both_sides() {
+    let new = HASHED_OLD.replace("aaaa", "bbbb");
+    let dir = dir_with(&[("old.yaml", HASHED_OLD), ("new.yaml", &new)]);
+    let plain = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_eq!(plain.code, 1, "{plain:?}");
+    let ignored = run_in(
+        dir.path(),
+        &[
+            "diff",
+            "--ignore",
+            "/metadata/annotations/layer.hev.dev~1render-hash",
+            "old.yaml",
+            "new.yaml",
+        ],
+        "",
+    );
+    assert_eq!(ignored.code, 0, "{ignored:?}");
+    assert_text!(
+        ignored.stdout,
+        "0 added, 0 removed, 0 changed, 2 unchanged\n"
+    );
+}
+
+#[test]
+fn an_ignored_field_that_leaves_an_empty_map_matches_a_missing_map() {
+    // The old Deployment has no annotations at all; the new one only the ignored hash.
+    let old = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: a}\n";
+    let new = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: a, annotations: {layer.hev.dev/render-hash: x}}\n";
+    let dir = dir_with(&[("old.yaml", old), ("new.yaml", new)]);
+    let run = run_in(
+        dir.path(),
+        &[
+            "diff",
+            "--ignore",
+            "/metadata/annotations/layer.hev.dev~1render-hash",
+            "old.yaml",
+            "new.yaml",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn a_kind_filter_limits_an_ignore_rule_to_that_kind() {
+    let new = HASHED_OLD.replace("replicas: 1", "replicas: 2");
+    let dir = dir_with(&[("old.yaml", HASHED_OLD), ("new.yaml", &new)]);
+    let run = run_in(
+        dir.path(),
+        &[
+            "diff",
+            "--ignore",
+            "Deployment:/spec/replicas",
+            "old.yaml",
+            "new.yaml",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with(
+            "0 added, 0 removed, 1 changed, 1 unchanged\n~ Service/a/w: spec.replicas\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The ignored field is gone from the diff text too.
+    let both = run_in(
+        dir.path(),
+        &[
+            "diff",
+            "--ignore",
+            "Deployment:/spec/replicas",
+            "--ignore",
+            "Service:/spec",
+            "old.yaml",
+            "new.yaml",
+        ],
+        "",
+    );
+    assert_eq!(both.code, 0, "{both:?}");
+}
+
+#[test]
+fn a_wildcard_step_matches_every_container() {
+    let old = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: a}\nspec:\n  containers:\n  - {name: a, image: a:1}\n  - {name: b, image: b:1}\n";
+    let new = old.replace(":1", ":2");
+    let dir = dir_with(&[("old.yaml", old), ("new.yaml", &new)]);
+    let run = run_in(
+        dir.path(),
+        &[
+            "diff",
+            "--ignore",
+            "/spec/containers/*/image",
+            "old.yaml",
+            "new.yaml",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+// === sides ===
+
+#[test]
+fn stdin_can_be_either_side() {
+    let dir = old_and_new();
+    let left = run_in(dir.path(), &["diff", "-", "new.yaml"], OLD);
+    let right = run_in(dir.path(), &["diff", "old.yaml", "-"], NEW);
+    let files = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_eq!(left.code, 1);
+    assert_text!(left.stdout, files.stdout);
+    assert_text!(right.stdout, files.stdout);
+}
+
+#[test]
+fn an_out_directory_equals_the_stream_it_was_rendered_with() {
+    let dir = dir_with(&[]);
+    let inputs = repo().join("tests/diff/shop/new");
+    let inputs = inputs.to_str().unwrap();
+    let stream = run_in(dir.path(), &[inputs], "");
+    assert_eq!(stream.code, 0, "{stream:?}");
+    std::fs::write(dir.path().join("stream.yaml"), &stream.stdout).unwrap();
+    let out = run_in(dir.path(), &["--out", "rendered", inputs], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    let run = run_in(dir.path(), &["diff", "stream.yaml", "rendered"], "");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_text!(run.stdout, "0 added, 0 removed, 0 changed, 6 unchanged\n");
+}
+
+#[test]
+fn render_mode_renders_both_sides_with_the_same_flags() {
+    let run = run_in(
+        &repo(),
+        &[
+            "diff",
+            "--render",
+            "--format",
+            "json",
+            "tests/diff/shop/old",
+            "tests/diff/shop/new",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let parsed: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        parsed["summary"],
+        json!({"added": 1, "removed": 0, "changed": 4, "unchanged": 1})
+    );
+    let scaled = parsed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "ScaledObject")
+        .unwrap();
+    let paths: Vec<&str> = scaled["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"spec.maxReplicaCount"), "{paths:?}");
+}
+
+// === exit codes ===
+
+#[test]
+fn exit_code_0_means_no_difference_and_1_means_differences() {
+    let dir = old_and_new();
+    assert_eq!(
+        run_in(dir.path(), &["diff", "old.yaml", "old.yaml"], "").code,
+        0
+    );
+    assert_eq!(
+        run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "").code,
+        1
+    );
+}
+
+#[test]
+fn exit_code_2_means_the_input_or_the_usage_is_wrong() {
+    let dir = dir_with(&[
+        ("old.yaml", OLD),
+        ("broken.yaml", "kind: [unclosed\n"),
+        ("twice.yaml", &format!("{OLD}---\n{OLD}")),
+        ("nameless.yaml", "apiVersion: v1\nkind: ConfigMap\n"),
+    ]);
+    let cases: &[(&[&str], &str)] = &[
+        (&["diff", "old.yaml", "broken.yaml"], "error[E101]"),
+        (&["diff", "old.yaml", "missing.yaml"], "error[E100]"),
+        (&["diff", "old.yaml", "nameless.yaml"], "error[E109]"),
+        (
+            &["diff", "old.yaml", "twice.yaml"],
+            "the new side holds ConfigMap/shop/settings twice",
+        ),
+        (&["diff", "-", "-"], "cannot both be -"),
+        (
+            &["diff", "--ignore", "spec.replicas", "old.yaml", "old.yaml"],
+            "JSON pointer",
+        ),
+        (
+            &["diff", "--profile", "p.yaml", "old.yaml", "old.yaml"],
+            "--render",
+        ),
+        (&["diff", "old.yaml"], "NEW"),
+        (&["check", "out"], "PATH"),
+    ];
+    for (args, message) in cases {
+        let run = run_in(dir.path(), args, "");
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+        assert_text!(run.stdout, "");
+    }
+}
+
+#[test]
+fn a_render_error_on_either_side_is_exit_code_2_with_every_diagnostic() {
+    let bad = "apiVersion: hevlayer.com/v1alpha1\nkind: Pipeline\nmetadata: {name: p, namespace: a}\nspec:\n  scaling: {replicas: {max: -1}}\n";
+    let dir = dir_with(&[("old/p.yaml", bad), ("new/p.yaml", bad)]);
+    let run = run_in(dir.path(), &["diff", "--render", "old", "new"], "");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("old/p.yaml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("new/p.yaml:"), "{}", run.stderr);
+    assert_text!(run.stdout, "");
+}
+
+// === check ===
+
+/// A temporary copy of the doc fixture's old inputs, rendered to `rendered/`.
+fn committed_render() -> tempfile::TempDir {
+    let shop = repo().join("tests/diff/shop");
+    let dir = dir_with(&[
+        (
+            "crs/shop.yaml",
+            &std::fs::read_to_string(shop.join("old/shop.yaml")).unwrap(),
+        ),
+        (
+            "next.yaml",
+            &std::fs::read_to_string(shop.join("new/shop.yaml")).unwrap(),
+        ),
+    ]);
+    let run = run_in(dir.path(), &["--out", "rendered", "crs"], "");
+    assert_eq!(run.code, 0, "{run:?}");
+    dir
+}
+
+#[test]
+fn check_passes_on_a_fresh_render() {
+    let dir = committed_render();
+    let run = run_in(dir.path(), &["check", "rendered", "crs"], "");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_text!(run.stdout, "rendered is up to date (5 objects)\n");
+}
+
+#[test]
+fn check_fails_on_a_stale_render_and_prints_the_command_that_fixes_it() {
+    let dir = committed_render();
+    std::fs::copy(
+        dir.path().join("next.yaml"),
+        dir.path().join("crs/shop.yaml"),
+    )
+    .unwrap();
+    let run = run_in(
+        dir.path(),
+        &["check", "rendered", "crs", "--namespace", "default"],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_text!(
+        run.stdout,
+        r"rendered is out of date: 1 added, 0 removed, 4 changed, 1 unchanged
++ ConfigMap/hev-shop/embed-settings
+~ Secret/hev-shop/hf-token: stringData.token
+~ Deployment/hev-shop/embed-worker: metadata.annotations[layer.hev.dev/render-hash], spec.template.spec.containers[0].resources.limits.memory, spec.template.spec.containers[0].resources.limits[nvidia.com/gpu], spec.template.spec.containers[0].resources.requests.cpu, and 6 more
+~ ScaledObject/hev-shop/embed-worker: metadata.annotations[layer.hev.dev/render-hash], spec.maxReplicaCount
+~ Pipeline/hev-shop/embed: metadata.annotations[layer.hev.dev/children], metadata.annotations[layer.hev.dev/spec-hash], spec.scaling.pool, spec.scaling.replicas.max
+6 file(s) differ:
+  changed  hev-shop/apps_v1_Deployment_embed-worker.yaml
+  changed  hev-shop/hevlayer.com_v1alpha1_Pipeline_embed.yaml
+  changed  hev-shop/keda.sh_v1alpha1_ScaledObject_embed-worker.yaml
+  missing  hev-shop/v1_ConfigMap_embed-settings.yaml
+  changed  hev-shop/v1_Secret_hf-token.yaml
+  changed  kustomization.yaml
+Regenerate it with:
+  layer-render --out rendered crs
+"
+    );
+    // The printed command is the fix.
+    let command = run.stdout.lines().last().unwrap().trim().to_string();
+    let words: Vec<&str> = command.split(' ').skip(1).collect();
+    assert_eq!(run_in(dir.path(), &words, "").code, 0);
+    let again = run_in(dir.path(), &["check", "rendered", "crs"], "");
+    assert_eq!(again.code, 0, "{again:?}");
+}
+
+#[test]
+fn check_notices_a_hand_edited_file_even_when_the_objects_are_equal() {
+    let dir = committed_render();
+    let file = dir
+        .path()
+        .join("rendered/hev-shop/apps_v1_Deployment_embed-worker.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("# edited by hand\n{text}")).unwrap();
+    std::fs::write(dir.path().join("rendered/notes.txt"), "x").unwrap();
+    let run = run_in(
+        dir.path(),
+        &["check", "rendered", "crs", "--profile", "missing.yaml"],
+        "",
+    );
+    // A profile that cannot be read is an error before anything is compared.
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = run_in(dir.path(), &["check", "rendered", "crs", "--strict"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_text!(
+        run.stdout,
+        r"rendered is out of date: 0 added, 0 removed, 0 changed, 5 unchanged
+2 file(s) differ:
+  changed  hev-shop/apps_v1_Deployment_embed-worker.yaml
+  extra    notes.txt
+Regenerate it with:
+  layer-render --strict --out rendered crs
+"
+    );
+}
+
+#[test]
+fn check_of_a_missing_directory_fails_with_everything_added() {
+    let dir = committed_render();
+    let run = run_in(dir.path(), &["check", "nowhere", "crs"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("nowhere does not exist: 5 added, 0 removed, 0 changed, 0 unchanged\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .ends_with("Regenerate it with:\n  layer-render --out nowhere crs\n")
+    );
+}
+
+#[test]
+fn check_exits_2_when_the_inputs_do_not_render() {
+    let dir = committed_render();
+    std::fs::write(dir.path().join("crs/bad.yaml"), "kind: [unclosed\n").unwrap();
+    let run = run_in(dir.path(), &["check", "rendered", "crs"], "");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("error[E101]"), "{}", run.stderr);
+    assert_text!(run.stdout, "");
+}
+
+// === docs/diff.md ===
+
+const EXAMPLE_BEGIN: &str = "<!-- example: begin -->\n";
+const EXAMPLE_END: &str = "<!-- example: end -->\n";
+
+#[test]
+fn the_markdown_example_in_the_docs_is_the_real_output() {
+    let run = run_in(
+        &repo(),
+        &[
+            "diff",
+            "--render",
+            "--format",
+            "markdown",
+            "tests/diff/shop/old",
+            "tests/diff/shop/new",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let path = repo().join("docs/diff.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let begin = doc.find(EXAMPLE_BEGIN).unwrap() + EXAMPLE_BEGIN.len();
+    let end = doc.find(EXAMPLE_END).unwrap();
+    // A blank line on each side keeps the example's markdown apart from the markers.
+    let actual = format!("\n{}\n", run.stdout);
+    if doc[begin..end] == actual {
+        return;
+    }
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        let updated = format!("{}{actual}{}", &doc[..begin], &doc[end..]);
+        std::fs::write(&path, updated).unwrap();
+        panic!("rewrote the example in docs/diff.md; review the change and run again");
+    }
+    assert_text!(doc[begin..end], actual);
+}
+
+// === properties ===
+
+/// Small JSON values: the shapes manifests have, with keys that collide often.
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (0i64..5).prop_map(Value::from),
+        "[a-c]{0,2}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map("[a-d]", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn objects(specs: &[Value]) -> Vec<Object> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            Object::from_value(json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("c{i}"), "namespace": "a"},
+                "spec": spec,
+            }))
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_render_diffed_with_itself_in_any_order_is_empty(
+        specs in prop::collection::vec(value(), 0..8),
+        seed in any::<u64>(),
+    ) {
+        let old = objects(&specs);
+        let mut new = old.clone();
+        let len = new.len().max(1);
+        new.rotate_left((seed as usize) % len);
+        let report = diff(old, new, &DiffOptions::default()).unwrap();
+        prop_assert!(report.is_empty());
+        prop_assert_eq!(report.unchanged, specs.len());
+    }
+
+    #[test]
+    fn two_different_objects_list_at_least_one_field(a in value(), b in value()) {
+        let report = diff(objects(std::slice::from_ref(&a)), objects(std::slice::from_ref(&b)), &DiffOptions::default()).unwrap();
+        prop_assert_eq!(report.is_empty(), a == b);
+        if a != b {
+            prop_assert!(!report.changes[0].fields.is_empty());
+        }
+    }
+}
