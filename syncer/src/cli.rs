@@ -1,0 +1,263 @@
+//! Flags. [`Cli`] is what clap parses; [`Options`] is what the syncer runs with, checked once
+//! before any work (ripgrep's `LowArgs` into `HiArgs`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Writes readiness status on hev layer custom resources. Reads everything else; writes
+/// nothing else.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "layer-syncer", version)]
+pub struct Cli {
+    /// Watch only this namespace (InfraRules and NodePools are cluster-scoped and always
+    /// watched). Default: every namespace.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Kubeconfig file for running outside the cluster. Default: in-cluster service account,
+    /// else $KUBECONFIG or ~/.kube/config.
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context. Default: the current context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// How long a missing child, stale render or other recoverable problem may last without
+    /// progress before it is reported as Stalled.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub stall_after: Duration,
+    /// Time between VectorStore endpoint probes.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub probe_interval: Duration,
+    /// Bound on one endpoint probe.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub probe_timeout: Duration,
+    /// Do not probe VectorStore endpoints (status.reachable is then not reported).
+    #[arg(long)]
+    pub no_probe: bool,
+    /// Address of the /healthz, /readyz and /metrics server.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+    /// Take a Lease so that only its holder writes status (for more than one replica).
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Name of the Lease, in the release namespace.
+    #[arg(long, value_name = "NAME", default_value = "layer-syncer")]
+    pub lease_name: String,
+    /// Namespace of the install (the Lease and the document-cache StatefulSet). Default:
+    /// $POD_NAMESPACE, else the kubeconfig's or service account's namespace.
+    #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE")]
+    pub release_namespace: Option<String>,
+    /// Name of the document-cache StatefulSet in the release namespace.
+    #[arg(long, value_name = "NAME", default_value = "layer-document-cache")]
+    pub document_cache_statefulset: String,
+    /// The install's replica ceiling (the render profile's maxReplicasCeiling): a workload
+    /// whose replicas.max is above it is Stalled.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_replicas_ceiling: i32,
+    /// How often every CR is evaluated again even without events (stall deadlines fire on it).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub resync_interval: Duration,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Checked options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The flags as given.
+    pub cli: Cli,
+}
+
+/// A flag combination that cannot work.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OptionsError {
+    /// A duration that must be positive is zero.
+    #[error("--{0} must be longer than zero")]
+    ZeroDuration(&'static str),
+    /// The probe could never finish before the next one starts.
+    #[error(
+        "--probe-timeout ({timeout:?}) must not be longer than --probe-interval ({interval:?})"
+    )]
+    ProbeTimeoutTooLong {
+        /// `--probe-timeout`.
+        timeout: Duration,
+        /// `--probe-interval`.
+        interval: Duration,
+    },
+    /// The ceiling must allow at least one replica.
+    #[error("--max-replicas-ceiling must be at least 1")]
+    Ceiling,
+}
+
+impl Cli {
+    /// Checks the flags.
+    pub fn validate(self) -> Result<Options, OptionsError> {
+        let Cli {
+            stall_after,
+            probe_interval,
+            probe_timeout,
+            max_replicas_ceiling,
+            resync_interval,
+            ..
+        } = &self;
+        for (name, d) in [
+            ("stall-after", stall_after),
+            ("probe-interval", probe_interval),
+            ("probe-timeout", probe_timeout),
+            ("resync-interval", resync_interval),
+        ] {
+            if d.is_zero() {
+                return Err(OptionsError::ZeroDuration(name));
+            }
+        }
+        if probe_timeout > probe_interval {
+            return Err(OptionsError::ProbeTimeoutTooLong {
+                timeout: *probe_timeout,
+                interval: *probe_interval,
+            });
+        }
+        if *max_replicas_ceiling < 1 {
+            return Err(OptionsError::Ceiling);
+        }
+        Ok(Options { cli: self })
+    }
+}
+
+/// Parses `500ms`, `30s`, `10m`, `1h30m` (a sequence of number-unit pairs).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("{s:?}: expected a number, like 30s or 10m"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{s:?}: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.chars().take_while(char::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "" => return Err(format!("{s:?}: missing unit (ms, s, m or h)")),
+            other => return Err(format!("{s:?}: unknown unit {other:?} (use ms, s, m or h)")),
+        };
+        total = total.saturating_add(part);
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("layer-syncer").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.stall_after, Duration::from_secs(600));
+        assert_eq!(cli.probe_interval, Duration::from_secs(30));
+        assert_eq!(cli.probe_timeout, Duration::from_secs(5));
+        assert_eq!(cli.http_addr, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(cli.max_replicas_ceiling, 100);
+        assert_eq!(cli.document_cache_statefulset, "layer-document-cache");
+        assert_eq!(cli.lease_name, "layer-syncer");
+        assert!(!cli.no_probe && !cli.leader_elect);
+        assert_eq!(cli.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            parse_duration("10").unwrap_err(),
+            "\"10\": missing unit (ms, s, m or h)"
+        );
+        assert_eq!(
+            parse_duration("5d").unwrap_err(),
+            "\"5d\": unknown unit \"d\" (use ms, s, m or h)"
+        );
+        assert!(parse(&["--stall-after", "soon"]).is_err());
+    }
+
+    #[test]
+    fn a_probe_timeout_longer_than_the_interval_is_refused() {
+        let cli = parse(&["--probe-interval", "5s", "--probe-timeout", "10s"]).unwrap();
+        assert_eq!(
+            cli.validate().unwrap_err(),
+            OptionsError::ProbeTimeoutTooLong {
+                timeout: Duration::from_secs(10),
+                interval: Duration::from_secs(5)
+            }
+        );
+        let zero = parse(&["--stall-after", "0s"]).unwrap();
+        assert_eq!(
+            zero.validate().unwrap_err(),
+            OptionsError::ZeroDuration("stall-after")
+        );
+    }
+
+    #[test]
+    fn every_flag_parses() {
+        let cli = parse(&[
+            "--namespace",
+            "shop",
+            "--kubeconfig",
+            "/k",
+            "--context",
+            "dev",
+            "--no-probe",
+            "--leader-elect",
+            "--http-addr",
+            "127.0.0.1:9090",
+            "--release-namespace",
+            "layer",
+            "--document-cache-statefulset",
+            "dc",
+            "--max-replicas-ceiling",
+            "50",
+            "--resync-interval",
+            "1m",
+            "--log-format",
+            "text",
+        ])
+        .unwrap();
+        assert_eq!(cli.namespace.as_deref(), Some("shop"));
+        assert_eq!(cli.context.as_deref(), Some("dev"));
+        assert_eq!(cli.release_namespace.as_deref(), Some("layer"));
+        assert_eq!(cli.max_replicas_ceiling, 50);
+        assert!(cli.validate().is_ok());
+    }
+}

@@ -1,0 +1,130 @@
+//! The controller loop: takes watch signals, writer feedback, leadership changes and a resync
+//! tick, evaluates the CRs they name once every cache has synced, and hands the updates to the
+//! writer. Evaluation never waits on the API.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use layer_render::key::ObjectKey;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::watch;
+
+use super::index::StatusIndex;
+use super::{Feedback, Update};
+use crate::watch::{Dirty, Signal, Watched, all_synced};
+
+/// The channels and knobs of the loop.
+pub struct ControllerIo {
+    /// From the watchers and the prober.
+    pub signals: UnboundedReceiver<Signal>,
+    /// From the writer.
+    pub feedback: UnboundedReceiver<Feedback>,
+    /// To the writer.
+    pub updates: UnboundedSender<Update>,
+    /// Whether this replica holds the lease (always true without `--leader-elect`).
+    pub leader: watch::Receiver<bool>,
+    /// Set once every cache has synced (`/readyz`).
+    pub ready: Arc<AtomicBool>,
+    /// How often every CR is evaluated again, so stall deadlines fire without events.
+    pub resync: Duration,
+}
+
+/// Runs until `shutdown` resolves or the signal channel closes.
+pub async fn run_controller(
+    mut index: StatusIndex,
+    io: ControllerIo,
+    shutdown: impl Future<Output = ()>,
+) {
+    let ControllerIo {
+        mut signals,
+        mut feedback,
+        updates,
+        mut leader,
+        ready,
+        resync,
+    } = io;
+    tokio::pin!(shutdown);
+    let mut states: BTreeMap<Watched, Signal> = BTreeMap::new();
+    let mut dirty: Vec<Dirty> = Vec::new();
+    let mut leader_open = true;
+    let mut tick = tokio::time::interval(resync);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return,
+            s = signals.recv() => match s {
+                Some(s) => handle(&mut index, &mut states, &mut dirty, s),
+                None => return,
+            },
+            Some(f) = feedback.recv() => {
+                if let Feedback::Dropped(key) = f {
+                    index.forget_pending(&key);
+                }
+            }
+            changed = leader.changed(), if leader_open => match changed {
+                Ok(()) => {
+                    let is_leader = *leader.borrow_and_update();
+                    tracing::info!(leader = is_leader, "leadership changed");
+                    index.forget_all_pending();
+                    dirty.push(Dirty::Everything);
+                }
+                Err(_) => leader_open = false,
+            },
+            _ = tick.tick() => dirty.push(Dirty::Everything),
+        }
+        // Coalesce whatever else is queued into this round.
+        while let Ok(s) = signals.try_recv() {
+            handle(&mut index, &mut states, &mut dirty, s);
+        }
+        if !all_synced(&states) || dirty.is_empty() {
+            continue;
+        }
+        if !ready.swap(true, Ordering::SeqCst) {
+            tracing::info!("caches synced; writing status");
+        }
+        let keys: BTreeSet<ObjectKey> = if dirty.contains(&Dirty::Everything) {
+            index.expand(&Dirty::Everything).into_iter().collect()
+        } else {
+            dirty.iter().flat_map(|d| index.expand(d)).collect()
+        };
+        dirty.clear();
+        let now = Timestamp::now();
+        let is_leader = *leader.borrow();
+        for key in keys {
+            if let Some(update) = index.evaluate(&key, now) {
+                if is_leader {
+                    if updates.send(update).is_err() {
+                        return;
+                    }
+                } else {
+                    index.forget_pending(&key);
+                }
+            }
+        }
+    }
+}
+
+fn handle(
+    index: &mut StatusIndex,
+    states: &mut BTreeMap<Watched, Signal>,
+    dirty: &mut Vec<Dirty>,
+    signal: Signal,
+) {
+    match &signal {
+        Signal::Dirty(d) => dirty.push(d.clone()),
+        Signal::Synced(w) => {
+            index.set_installed(*w, true);
+            states.insert(*w, signal.clone());
+        }
+        Signal::Missing(w) => {
+            index.set_installed(*w, false);
+            states.insert(*w, signal.clone());
+            dirty.push(Dirty::Everything);
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The status index: evaluates CRs against the caches, skips statuses that would not change,
+//! and returns the rest as [`Update`]s for the writer.
+//!
+//! Modelled on linkerd's `k8s/status/src/index.rs`: it runs synchronously on cached state and
+//! never calls the API. A status is skipped when it equals the live one with timestamps
+//! ignored, or when it equals the update already sent for the same cached object version (the
+//! watch has not caught up with our write yet).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::jiff::Timestamp;
+use kube::Resource;
+use kube::api::DynamicObject;
+use kube::runtime::reflector::{ObjectRef, Store};
+use layer_render::api::{
+    ComputePool, FunctionStatus, HevKind, IndexStatus, InfraRules, InfraRulesStatus,
+};
+use layer_render::key::ObjectKey;
+use layer_render::pools;
+use layer_render::workload::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, child_name};
+use serde_json::{Value, json};
+
+use super::Update;
+use crate::metrics::Metrics;
+use crate::probe::ProbeResults;
+use crate::readiness::infra_rules::InfraEnv;
+use crate::readiness::workload::{Children, WorkloadEnv};
+use crate::readiness::{
+    self, Assessment, Clock, HevStatus, Progress, function, index, infra_rules, pipeline,
+    vector_store,
+};
+use crate::watch::mapping::cr_key;
+use crate::watch::{Caches, Dirty, Watched};
+
+/// What the index needs besides the caches.
+#[derive(Clone, Debug)]
+pub struct IndexOptions {
+    /// `--stall-after`.
+    pub stall_after: std::time::Duration,
+    /// `--max-replicas-ceiling`.
+    pub max_replicas_ceiling: i32,
+    /// Namespace of the document-cache StatefulSet.
+    pub document_cache_namespace: String,
+    /// Name of the document-cache StatefulSet.
+    pub document_cache_name: String,
+}
+
+struct Pending {
+    comparable: Value,
+    resource_version: Option<String>,
+}
+
+/// Cached state in, status updates out.
+pub struct StatusIndex {
+    caches: Caches,
+    probes: ProbeResults,
+    opts: IndexOptions,
+    metrics: Metrics,
+    keda_installed: bool,
+    karpenter_installed: bool,
+    progress: HashMap<ObjectKey, Progress>,
+    pending: HashMap<ObjectKey, Pending>,
+}
+
+impl StatusIndex {
+    /// An index over `caches`. KEDA and Karpenter count as installed until a watcher says
+    /// their CRD is missing.
+    pub fn new(caches: Caches, probes: ProbeResults, opts: IndexOptions, metrics: Metrics) -> Self {
+        StatusIndex {
+            caches,
+            probes,
+            opts,
+            metrics,
+            keda_installed: true,
+            karpenter_installed: true,
+            progress: HashMap::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Records whether an optional resource's CRD is installed.
+    pub fn set_installed(&mut self, what: Watched, installed: bool) {
+        match what {
+            Watched::ScaledObject | Watched::TriggerAuthentication => {
+                self.keda_installed = installed
+            }
+            Watched::NodePool => self.karpenter_installed = installed,
+            _ => {}
+        }
+    }
+
+    /// Forgets the update sent for `key`, so the next evaluation sends it again (after a
+    /// failed write, or when this replica becomes the leader).
+    pub fn forget_pending(&mut self, key: &ObjectKey) {
+        self.pending.remove(key);
+    }
+
+    /// Forgets every sent update.
+    pub fn forget_all_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// The CRs a [`Dirty`] names, resolved against the caches.
+    pub fn expand(&self, dirty: &Dirty) -> Vec<ObjectKey> {
+        let c = &self.caches;
+        let keys_of = |kind: HevKind, ns: Option<&str>| -> Vec<ObjectKey> {
+            let metas: Vec<_> = match kind {
+                HevKind::VectorStore => metas(&c.vector_stores),
+                HevKind::Index => metas(&c.indexes),
+                HevKind::InfraRules => metas(&c.infra_rules),
+                HevKind::Pipeline => metas(&c.pipelines),
+                HevKind::Function => metas(&c.functions),
+            };
+            metas
+                .into_iter()
+                .filter(|m| ns.is_none() || m.namespace.as_deref() == ns)
+                .map(|m| cr_key(kind, &m))
+                .collect()
+        };
+        match dirty {
+            Dirty::One(key) => vec![key.clone()],
+            Dirty::Namespace(kind, ns) => keys_of(*kind, Some(ns)),
+            Dirty::All(kind) => keys_of(*kind, None),
+            Dirty::Everything => HevKind::ALL
+                .into_iter()
+                .flat_map(|k| keys_of(k, None))
+                .collect(),
+        }
+    }
+
+    /// Evaluates one CR at `now`; `Some` when its status must be written.
+    pub fn evaluate(&mut self, key: &ObjectKey, now: Timestamp) -> Option<Update> {
+        let kind = HevKind::from_type_meta(&key.api_version(), &key.kind)?;
+        let started = Instant::now();
+        let clock = Clock {
+            now,
+            stall_after: self.opts.stall_after,
+        };
+        let outcome = match kind {
+            HevKind::Pipeline => self.pipeline(key, clock),
+            HevKind::Function => self.function(key, clock),
+            HevKind::VectorStore => self.vector_store(key, clock),
+            HevKind::Index => self.index(key, clock),
+            HevKind::InfraRules => self.infra_rules(key, clock),
+        };
+        let Some((live, desired, resource_version)) = outcome else {
+            // Deleted: nothing to write, nothing to remember.
+            self.progress.remove(key);
+            self.pending.remove(key);
+            return None;
+        };
+        self.metrics
+            .reconciled(kind.kind_str(), started.elapsed().as_secs_f64());
+        let comparable = without_times(&desired);
+        if without_times(&live) == comparable {
+            self.pending.remove(key);
+            self.metrics.skipped(kind.kind_str());
+            return None;
+        }
+        if let Some(p) = self.pending.get(key) {
+            if p.comparable == comparable && p.resource_version == resource_version {
+                self.metrics.skipped(kind.kind_str());
+                return None;
+            }
+        }
+        self.pending.insert(
+            key.clone(),
+            Pending {
+                comparable,
+                resource_version,
+            },
+        );
+        Some(Update {
+            key: key.clone(),
+            body: json!({
+                "apiVersion": kind.api_version(),
+                "kind": kind.kind_str(),
+                "status": desired,
+            }),
+        })
+    }
+
+    fn finish<S: HevStatus>(
+        &mut self,
+        key: &ObjectKey,
+        assessment: Assessment<S>,
+        generation: Option<i64>,
+        live: &S,
+        clock: Clock,
+    ) -> Value {
+        let (status, progress) = readiness::finish(
+            assessment,
+            generation,
+            live.conditions(),
+            self.progress.get(key),
+            clock,
+        );
+        self.progress.insert(key.clone(), progress);
+        serde_json::to_value(status).unwrap_or(Value::Null)
+    }
+
+    fn pools(&self) -> Vec<ComputePool> {
+        let rules = self.caches.infra_rules.get(&ObjectRef::new(
+            layer_render::api::infra_rules::INFRA_RULES_NAME,
+        ));
+        pools::effective_pools(rules.as_deref())
+    }
+
+    fn children<'a>(&self, kind: &str, ns: &str, name: &str, held: &'a mut Held) -> Children<'a> {
+        let child = child_name(name);
+        let owned = |meta: &kube::core::ObjectMeta| {
+            let labels = meta.labels.as_ref();
+            labels
+                .and_then(|l| l.get(LABEL_OWNER_KIND))
+                .map(String::as_str)
+                == Some(kind)
+                && labels
+                    .and_then(|l| l.get(LABEL_OWNER_NAME))
+                    .map(String::as_str)
+                    == Some(name)
+        };
+        let c = &self.caches;
+        held.deployment = c
+            .deployments
+            .get(&ObjectRef::new(&child).within(ns))
+            .filter(|o| owned(&o.metadata));
+        held.service = c
+            .services
+            .get(&ObjectRef::<Service>::new(&child).within(ns))
+            .filter(|o| owned(&o.metadata));
+        held.scaled_object = c
+            .scaled_objects
+            .get(&ObjectRef::new_with(&child, crate::watch::scaled_object_resource()).within(ns))
+            .filter(|o| owned(&o.metadata));
+        held.trigger_authentication = c
+            .trigger_authentications
+            .get(
+                &ObjectRef::new_with(&child, crate::watch::trigger_authentication_resource())
+                    .within(ns),
+            )
+            .filter(|o| owned(&o.metadata));
+        Children {
+            service: held.service.as_deref(),
+            deployment: held.deployment.as_deref(),
+            trigger_authentication: held.trigger_authentication.as_deref(),
+            scaled_object: held.scaled_object.as_deref(),
+        }
+    }
+
+    fn pipeline(
+        &mut self,
+        key: &ObjectKey,
+        clock: Clock,
+    ) -> Option<(Value, Value, Option<String>)> {
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let cr = self
+            .caches
+            .pipelines
+            .get(&ObjectRef::new(&key.name).within(ns))?;
+        let pools = self.pools();
+        let env = WorkloadEnv {
+            pools: &pools,
+            max_replicas_ceiling: self.opts.max_replicas_ceiling,
+            keda_installed: self.keda_installed,
+        };
+        let mut held = Held::default();
+        let children = self.children("Pipeline", ns, &key.name, &mut held);
+        let assessment = pipeline::assess(&cr, &children, &env);
+        let live = cr.status.clone().unwrap_or_default();
+        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
+        Some((
+            to_value(&live),
+            desired,
+            cr.metadata.resource_version.clone(),
+        ))
+    }
+
+    fn function(
+        &mut self,
+        key: &ObjectKey,
+        clock: Clock,
+    ) -> Option<(Value, Value, Option<String>)> {
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let cr = self
+            .caches
+            .functions
+            .get(&ObjectRef::new(&key.name).within(ns))?;
+        let pools = self.pools();
+        let env = WorkloadEnv {
+            pools: &pools,
+            max_replicas_ceiling: self.opts.max_replicas_ceiling,
+            keda_installed: self.keda_installed,
+        };
+        let indexes = self.caches.indexes.state();
+        let index_refs: Vec<_> = indexes.iter().map(|i| &**i).collect();
+        let mut held = Held::default();
+        let children = self.children("Function", ns, &key.name, &mut held);
+        let assessment = function::assess(&cr, &children, &index_refs, &env);
+        // queueDepth belongs to whoever reads the gateway; leave it out of the comparison.
+        let live = FunctionStatus {
+            queue_depth: None,
+            ..cr.status.clone().unwrap_or_default()
+        };
+        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
+        Some((
+            to_value(&live),
+            desired,
+            cr.metadata.resource_version.clone(),
+        ))
+    }
+
+    fn vector_store(
+        &mut self,
+        key: &ObjectKey,
+        clock: Clock,
+    ) -> Option<(Value, Value, Option<String>)> {
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let cr = self
+            .caches
+            .vector_stores
+            .get(&ObjectRef::new(&key.name).within(ns))?;
+        let all = self.caches.vector_stores.state();
+        let neighbours: Vec<_> = all
+            .iter()
+            .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
+            .map(|s| &**s)
+            .collect();
+        let probe = self
+            .probes
+            .probe_state(ns, &key.name, &cr.spec.endpoint.url);
+        let secret = self.probes.secret_state(ns, &key.name);
+        let assessment = vector_store::assess(&cr, &neighbours, &probe, &secret);
+        let live = cr.status.clone().unwrap_or_default();
+        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
+        Some((
+            to_value(&live),
+            desired,
+            cr.metadata.resource_version.clone(),
+        ))
+    }
+
+    fn index(&mut self, key: &ObjectKey, clock: Clock) -> Option<(Value, Value, Option<String>)> {
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let cr = self
+            .caches
+            .indexes
+            .get(&ObjectRef::new(&key.name).within(ns))?;
+        let all_indexes = self.caches.indexes.state();
+        let peers: Vec<_> = all_indexes
+            .iter()
+            .filter(|i| i.metadata.namespace.as_deref() == Some(ns))
+            .map(|i| &**i)
+            .collect();
+        let all_stores = self.caches.vector_stores.state();
+        let stores: Vec<_> = all_stores
+            .iter()
+            .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
+            .map(|s| &**s)
+            .collect();
+        let assessment = index::assess(&cr, &peers, &stores);
+        // metadata and snapshot are the gateway's.
+        let live = IndexStatus {
+            metadata: None,
+            snapshot: None,
+            ..cr.status.clone().unwrap_or_default()
+        };
+        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
+        Some((
+            to_value(&live),
+            desired,
+            cr.metadata.resource_version.clone(),
+        ))
+    }
+
+    fn infra_rules(
+        &mut self,
+        key: &ObjectKey,
+        clock: Clock,
+    ) -> Option<(Value, Value, Option<String>)> {
+        let cr: std::sync::Arc<InfraRules> =
+            self.caches.infra_rules.get(&ObjectRef::new(&key.name))?;
+        let sts = self.caches.stateful_sets.get(
+            &ObjectRef::new(&self.opts.document_cache_name)
+                .within(&self.opts.document_cache_namespace),
+        );
+        let node_pools = self.caches.node_pools.state();
+        let node_pool_refs: Vec<&DynamicObject> = node_pools.iter().map(|n| &**n).collect();
+        let document_cache_ref = format!(
+            "{}/{}",
+            self.opts.document_cache_namespace, self.opts.document_cache_name
+        );
+        let env = InfraEnv {
+            document_cache: sts.as_deref(),
+            document_cache_ref: &document_cache_ref,
+            node_pools: self
+                .karpenter_installed
+                .then_some(node_pool_refs.as_slice()),
+        };
+        let assessment = infra_rules::assess(&cr, &env);
+        // embedders and ocr are reported by whoever serves them.
+        let live = InfraRulesStatus {
+            embedders: None,
+            ocr: None,
+            ..cr.status.clone().unwrap_or_default()
+        };
+        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
+        Some((
+            to_value(&live),
+            desired,
+            cr.metadata.resource_version.clone(),
+        ))
+    }
+}
+
+/// Owned copies of one workload's children, so [`Children`] can borrow them.
+#[derive(Default)]
+struct Held {
+    deployment: Option<std::sync::Arc<k8s_openapi::api::apps::v1::Deployment>>,
+    service: Option<std::sync::Arc<Service>>,
+    scaled_object: Option<std::sync::Arc<DynamicObject>>,
+    trigger_authentication: Option<std::sync::Arc<DynamicObject>>,
+}
+
+fn metas<K: Resource + Clone>(store: &Store<K>) -> Vec<kube::core::ObjectMeta>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    store.state().iter().map(|o| o.meta().clone()).collect()
+}
+
+fn to_value<S: serde::Serialize>(s: &S) -> Value {
+    serde_json::to_value(s).unwrap_or(Value::Null)
+}
+
+/// A status with every `lastTransitionTime` removed, for comparisons.
+fn without_times(status: &Value) -> Value {
+    let mut copy = status.clone();
+    if let Some(conditions) = copy.get_mut("conditions").and_then(Value::as_array_mut) {
+        for c in conditions {
+            if let Some(obj) = c.as_object_mut() {
+                obj.remove("lastTransitionTime");
+            }
+        }
+    }
+    copy
+}

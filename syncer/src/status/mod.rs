@@ -1,0 +1,38 @@
+//! Status writes: the [`index`] decides what to write, the [`controller`] feeds it watch
+//! signals and the clock, and the [`writer`] applies each update to the status subresource.
+//!
+//! Writes are server-side applies (`application/apply-patch+yaml`) of
+//! `{apiVersion, kind, status}` to `.../<plural>/<name>/status` with
+//! `fieldManager=layer-syncer` and `force=true`: the syncer is the only intended owner of the
+//! fields it writes, so a conflict with a stray manager is resolved in its favour. Fields it
+//! does not write (a Function's `queueDepth`, an Index's `metadata`/`snapshot`, InfraRules
+//! `embedders`/`ocr`) stay with their owners.
+
+pub mod controller;
+pub mod index;
+pub mod writer;
+
+use layer_render::key::ObjectKey;
+use serde_json::Value;
+
+/// The field manager of every write.
+pub const FIELD_MANAGER: &str = "layer-syncer";
+
+/// One status to apply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Update {
+    /// The CR.
+    pub key: ObjectKey,
+    /// The apply body: `{apiVersion, kind, status}`.
+    pub body: Value,
+}
+
+/// What the writer reports back to the controller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Feedback {
+    /// Applied.
+    Written(ObjectKey),
+    /// Given up (a permanent error, the CR is gone, or this replica lost the lease): the
+    /// index must not assume the write happened.
+    Dropped(ObjectKey),
+}

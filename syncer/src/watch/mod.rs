@@ -1,0 +1,431 @@
+//! Watches: kube-runtime reflectors that keep one cache per watched resource, and a channel of
+//! [`Signal`]s that says which CRs to evaluate again.
+//!
+//! Watched: the five hev layer kinds; Deployments, Services, ScaledObjects and
+//! TriggerAuthentications labelled `app.kubernetes.io/managed-by=layer-render`; the
+//! document-cache StatefulSet (by name, in the release namespace); Karpenter NodePools. A
+//! resource whose CRD is missing (KEDA or Karpenter not installed) answers 404: that is
+//! reported once and the watcher keeps retrying with backoff, so installing the CRD later
+//! works without a restart. `--namespace` restricts the namespaced watches to one namespace.
+
+pub mod mapping;
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource};
+use layer_render::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore};
+use layer_render::workload::{LABEL_MANAGED_BY, MANAGED_BY};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use crate::metrics::Metrics;
+pub use mapping::Dirty;
+
+/// One watched resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Watched {
+    /// `hevlayer.com` VectorStores.
+    VectorStore,
+    /// `hevlayer.com` Indexes.
+    Index,
+    /// `hevlayer.com` InfraRules (cluster-scoped).
+    InfraRules,
+    /// `hevlayer.com` Pipelines.
+    Pipeline,
+    /// `hevlayer.com` Functions.
+    Function,
+    /// Rendered Deployments.
+    Deployment,
+    /// Rendered Services.
+    Service,
+    /// Rendered KEDA ScaledObjects.
+    ScaledObject,
+    /// Rendered KEDA TriggerAuthentications.
+    TriggerAuthentication,
+    /// The document-cache StatefulSet.
+    StatefulSet,
+    /// Karpenter NodePools (cluster-scoped).
+    NodePool,
+}
+
+impl Watched {
+    /// Every watched resource.
+    pub const ALL: [Watched; 11] = [
+        Watched::VectorStore,
+        Watched::Index,
+        Watched::InfraRules,
+        Watched::Pipeline,
+        Watched::Function,
+        Watched::Deployment,
+        Watched::Service,
+        Watched::ScaledObject,
+        Watched::TriggerAuthentication,
+        Watched::StatefulSet,
+        Watched::NodePool,
+    ];
+
+    /// Whether the resource may be absent from the cluster (a third-party CRD).
+    pub fn is_optional(self) -> bool {
+        matches!(
+            self,
+            Watched::ScaledObject | Watched::TriggerAuthentication | Watched::NodePool
+        )
+    }
+
+    /// A low-cardinality name for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Watched::VectorStore => "vectorstores",
+            Watched::Index => "indexes",
+            Watched::InfraRules => "infrarules",
+            Watched::Pipeline => "pipelines",
+            Watched::Function => "functions",
+            Watched::Deployment => "deployments",
+            Watched::Service => "services",
+            Watched::ScaledObject => "scaledobjects",
+            Watched::TriggerAuthentication => "triggerauthentications",
+            Watched::StatefulSet => "statefulsets",
+            Watched::NodePool => "nodepools",
+        }
+    }
+}
+
+/// What watchers (and the prober) tell the status index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Evaluate these CRs again.
+    Dirty(Dirty),
+    /// The resource's cache holds a complete list.
+    Synced(Watched),
+    /// The resource's CRD is not installed (404 on list).
+    Missing(Watched),
+}
+
+/// `keda.sh/v1alpha1 ScaledObject`.
+pub fn scaled_object_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("keda.sh", "v1alpha1", "ScaledObject"),
+        "scaledobjects",
+    )
+}
+
+/// `keda.sh/v1alpha1 TriggerAuthentication`.
+pub fn trigger_authentication_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("keda.sh", "v1alpha1", "TriggerAuthentication"),
+        "triggerauthentications",
+    )
+}
+
+/// `karpenter.sh/v1 NodePool`.
+pub fn node_pool_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("karpenter.sh", "v1", "NodePool"),
+        "nodepools",
+    )
+}
+
+/// Read handles on every cache.
+#[derive(Clone)]
+pub struct Caches {
+    /// VectorStores.
+    pub vector_stores: Store<VectorStore>,
+    /// Indexes.
+    pub indexes: Store<Index>,
+    /// InfraRules.
+    pub infra_rules: Store<InfraRules>,
+    /// Pipelines.
+    pub pipelines: Store<Pipeline>,
+    /// Functions.
+    pub functions: Store<Function>,
+    /// Rendered Deployments.
+    pub deployments: Store<Deployment>,
+    /// Rendered Services.
+    pub services: Store<Service>,
+    /// Rendered ScaledObjects.
+    pub scaled_objects: Store<DynamicObject>,
+    /// Rendered TriggerAuthentications.
+    pub trigger_authentications: Store<DynamicObject>,
+    /// The document-cache StatefulSet.
+    pub stateful_sets: Store<StatefulSet>,
+    /// Karpenter NodePools.
+    pub node_pools: Store<DynamicObject>,
+}
+
+/// The write ends of every cache, for the watchers (or for tests that fill caches offline).
+pub struct Writers {
+    /// VectorStores.
+    pub vector_stores: Writer<VectorStore>,
+    /// Indexes.
+    pub indexes: Writer<Index>,
+    /// InfraRules.
+    pub infra_rules: Writer<InfraRules>,
+    /// Pipelines.
+    pub pipelines: Writer<Pipeline>,
+    /// Functions.
+    pub functions: Writer<Function>,
+    /// Rendered Deployments.
+    pub deployments: Writer<Deployment>,
+    /// Rendered Services.
+    pub services: Writer<Service>,
+    /// Rendered ScaledObjects.
+    pub scaled_objects: Writer<DynamicObject>,
+    /// Rendered TriggerAuthentications.
+    pub trigger_authentications: Writer<DynamicObject>,
+    /// The document-cache StatefulSet.
+    pub stateful_sets: Writer<StatefulSet>,
+    /// Karpenter NodePools.
+    pub node_pools: Writer<DynamicObject>,
+}
+
+/// Empty caches and their writers.
+pub fn caches() -> (Caches, Writers) {
+    let writers = Writers {
+        vector_stores: Writer::default(),
+        indexes: Writer::default(),
+        infra_rules: Writer::default(),
+        pipelines: Writer::default(),
+        functions: Writer::default(),
+        deployments: Writer::default(),
+        services: Writer::default(),
+        scaled_objects: Writer::new(scaled_object_resource()),
+        trigger_authentications: Writer::new(trigger_authentication_resource()),
+        stateful_sets: Writer::default(),
+        node_pools: Writer::new(node_pool_resource()),
+    };
+    let caches = Caches {
+        vector_stores: writers.vector_stores.as_reader(),
+        indexes: writers.indexes.as_reader(),
+        infra_rules: writers.infra_rules.as_reader(),
+        pipelines: writers.pipelines.as_reader(),
+        functions: writers.functions.as_reader(),
+        deployments: writers.deployments.as_reader(),
+        services: writers.services.as_reader(),
+        scaled_objects: writers.scaled_objects.as_reader(),
+        trigger_authentications: writers.trigger_authentications.as_reader(),
+        stateful_sets: writers.stateful_sets.as_reader(),
+        node_pools: writers.node_pools.as_reader(),
+    };
+    (caches, writers)
+}
+
+/// Where to watch.
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    /// Restrict namespaced watches to this namespace.
+    pub namespace: Option<String>,
+    /// Namespace of the document-cache StatefulSet.
+    pub document_cache_namespace: String,
+    /// Name of the document-cache StatefulSet.
+    pub document_cache_name: String,
+}
+
+/// Starts one watcher task per resource; each fills its cache and sends [`Signal`]s.
+pub fn spawn_watchers(
+    client: &Client,
+    opts: &WatchOptions,
+    writers: Writers,
+    tx: UnboundedSender<Signal>,
+    metrics: Metrics,
+) -> Vec<JoinHandle<()>> {
+    let ns = opts.namespace.as_deref();
+    let rendered = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
+    let plain = watcher::Config::default;
+    let cr = |kind: HevKind| move |meta: &kube::core::ObjectMeta| mapping::of_cr(kind, meta);
+    let child = |meta: &kube::core::ObjectMeta| mapping::of_child(meta).into_iter().collect();
+    let infra = |_: &kube::core::ObjectMeta| vec![Dirty::All(HevKind::InfraRules)];
+    let ctx = (tx, metrics);
+    vec![
+        spawn(
+            Watched::VectorStore,
+            scoped(client, ns),
+            plain(),
+            writers.vector_stores,
+            cr(HevKind::VectorStore),
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::Index,
+            scoped(client, ns),
+            plain(),
+            writers.indexes,
+            cr(HevKind::Index),
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::InfraRules,
+            Api::all(client.clone()),
+            plain(),
+            writers.infra_rules,
+            cr(HevKind::InfraRules),
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::Pipeline,
+            scoped(client, ns),
+            plain(),
+            writers.pipelines,
+            cr(HevKind::Pipeline),
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::Function,
+            scoped(client, ns),
+            plain(),
+            writers.functions,
+            cr(HevKind::Function),
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::Deployment,
+            scoped(client, ns),
+            rendered.clone(),
+            writers.deployments,
+            child,
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::Service,
+            scoped(client, ns),
+            rendered.clone(),
+            writers.services,
+            child,
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::ScaledObject,
+            scoped_dynamic(client, ns, &scaled_object_resource()),
+            rendered.clone(),
+            writers.scaled_objects,
+            child,
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::TriggerAuthentication,
+            scoped_dynamic(client, ns, &trigger_authentication_resource()),
+            rendered,
+            writers.trigger_authentications,
+            child,
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::StatefulSet,
+            Api::namespaced(client.clone(), &opts.document_cache_namespace),
+            watcher::Config::default()
+                .fields(&format!("metadata.name={}", opts.document_cache_name)),
+            writers.stateful_sets,
+            infra,
+            ctx.clone(),
+        ),
+        spawn(
+            Watched::NodePool,
+            Api::all_with(client.clone(), &node_pool_resource()),
+            plain(),
+            writers.node_pools,
+            infra,
+            ctx,
+        ),
+    ]
+}
+
+fn scoped<K>(client: &Client, ns: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn scoped_dynamic(client: &Client, ns: Option<&str>, ar: &ApiResource) -> Api<DynamicObject> {
+    match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
+        None => Api::all_with(client.clone(), ar),
+    }
+}
+
+fn spawn<K, F>(
+    what: Watched,
+    api: Api<K>,
+    config: watcher::Config,
+    writer: Writer<K>,
+    map: F,
+    (tx, metrics): (UnboundedSender<Signal>, Metrics),
+) -> JoinHandle<()>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Send + Sync,
+    F: Fn(&kube::core::ObjectMeta) -> Vec<Dirty> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let stream = reflector::reflector(writer, watcher::watcher(api, config).default_backoff());
+        let mut stream = std::pin::pin!(stream);
+        let mut reported_missing = false;
+        let mut synced = false;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(Event::Apply(obj) | Event::Delete(obj)) if synced => {
+                    for dirty in map(obj.meta()) {
+                        if tx.send(Signal::Dirty(dirty)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(Event::InitDone) => {
+                    synced = true;
+                    if reported_missing {
+                        tracing::info!(resource = what.as_str(), "CRD is installed now; watching");
+                        reported_missing = false;
+                    }
+                    // A relist may hide deletions: evaluate everything on the new cache.
+                    let _ = tx.send(Signal::Synced(what));
+                    let _ = tx.send(Signal::Dirty(Dirty::Everything));
+                }
+                Ok(_) => {}
+                Err(err) if is_not_found(&err) && what.is_optional() => {
+                    if !reported_missing {
+                        tracing::warn!(
+                            resource = what.as_str(),
+                            "CRD not installed; tolerated (objects of this kind count as absent). Retrying in the background."
+                        );
+                        reported_missing = true;
+                        let _ = tx.send(Signal::Missing(what));
+                    }
+                }
+                Err(err) => {
+                    metrics.watch_error(what.as_str());
+                    tracing::warn!(resource = what.as_str(), error = %err, "watch failed; retrying with backoff");
+                }
+            }
+        }
+    })
+}
+
+fn is_not_found(err: &watcher::Error) -> bool {
+    match err {
+        watcher::Error::InitialListFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status)) => status.code == 404,
+        _ => false,
+    }
+}
+
+/// Whether `/readyz` may say ready: every required resource synced, every optional one synced
+/// or known missing.
+pub fn all_synced(states: &std::collections::BTreeMap<Watched, Signal>) -> bool {
+    Watched::ALL.iter().all(|w| match states.get(w) {
+        Some(Signal::Synced(_)) => true,
+        Some(Signal::Missing(_)) => w.is_optional(),
+        _ => false,
+    })
+}
