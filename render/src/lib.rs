@@ -12,6 +12,7 @@ pub mod discover;
 pub mod emit;
 pub mod expand;
 pub mod hash;
+pub mod karpenter;
 pub mod key;
 pub mod load;
 pub mod pools;

@@ -5,9 +5,13 @@
 //! `default.yaml` beside this file, comments included, and a test keeps it equal to
 //! [`Profile::default`].
 
+mod karpenter;
+
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic, Span};
+
+pub use karpenter::{AmiSsmParameter, Karpenter, NodeSettings, ResolvedNodeSettings};
 
 /// The default profile, with comments, as `layer-render profile` prints it.
 pub const DEFAULT_PROFILE_YAML: &str = include_str!("default.yaml");
@@ -127,34 +131,6 @@ pub struct FluxSourceRef {
     pub namespace: String,
 }
 
-/// Karpenter node pool emission settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
-pub struct Karpenter {
-    /// Emit NodePools and EC2NodeClasses.
-    pub enabled: bool,
-    /// The EKS cluster name (discovery tags).
-    pub cluster_name: String,
-    /// The node IAM role.
-    pub role: String,
-    /// The node instance profile.
-    pub instance_profile: String,
-    /// An AMI alias such as `al2023@latest`.
-    pub ami_alias: String,
-    /// SSM parameters for the AMI, per compute kind.
-    pub ami_ssm_parameter: AmiSsmParameter,
-}
-
-/// SSM parameters that name the node AMI.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
-pub struct AmiSsmParameter {
-    /// For CPU roles.
-    pub cpu: String,
-    /// For GPU roles.
-    pub gpu: String,
-}
-
 impl Default for Profile {
     fn default() -> Self {
         Profile {
@@ -242,15 +218,6 @@ impl Default for FluxSourceRef {
     }
 }
 
-impl Default for AmiSsmParameter {
-    fn default() -> Self {
-        AmiSsmParameter {
-            cpu: "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/standard/recommended/image_id".into(),
-            gpu: "/aws/service/eks/optimized-ami/1.35/amazon-linux-2023/x86_64/nvidia/recommended/image_id".into(),
-        }
-    }
-}
-
 impl Profile {
     /// Parses a profile file. Missing fields keep their defaults; unknown fields and wrong
     /// types are diagnostics with the file's position.
@@ -302,6 +269,13 @@ impl Profile {
             if value.trim().is_empty() {
                 bad(field, "must not be empty");
             }
+        }
+        for (field, message) in self.karpenter.check(&self.versions.karpenter) {
+            out.push(
+                Diagnostic::new(Code::InvalidProfile, message)
+                    .at(Span::new(file, 1, 1))
+                    .field(field),
+            );
         }
         out
     }
