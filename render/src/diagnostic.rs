@@ -141,6 +141,21 @@ codes! {
     // === profile and usage ===
     /// The profile file is not valid.
     InvalidProfile = "E500", Error;
+
+    // === schedule: Karpenter NodePools and where workers can run ===
+    /// A worker Deployment fits no NodePool that render knows.
+    Unschedulable = "E600", Error;
+    /// Pools that select one NodePool disagree on its labels, requirements or kind.
+    NodePoolConflict = "E601", Error;
+    /// A NodePool or EC2NodeClass that render emits is also in the input.
+    NodePoolInInput = "E602", Error;
+    /// A pool's `nodeSelector` needs a label that no NodePool can put on its nodes.
+    UnprovisionableSelector = "E603", Error;
+    /// A NodePool in the input or in a `--nodepools` file cannot be read.
+    InvalidNodePool = "E604", Error;
+    /// A worker fits no known NodePool, reported as a warning: render knows only the chart's
+    /// default NodePools, or `--allow-unschedulable` was given.
+    UnschedulableWarning = "W600", Warning;
 }
 
 impl fmt::Display for Code {

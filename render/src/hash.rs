@@ -4,6 +4,8 @@
 //! anything but the JSON value: not on key order, not on formatting, not on the machine.
 
 use serde_json::Value;
+use std::fmt::Write as _;
+
 use sha2::{Digest, Sha256};
 
 /// Hex characters kept from the SHA-256 digest: 64 bits, ample to tell renders apart.
@@ -11,47 +13,40 @@ const HASH_HEX_LEN: usize = 16;
 
 /// Writes `value` as canonical JSON: object keys sorted, no insignificant whitespace.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(&mut out, value);
-    out
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_canonical(&mut out, value);
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(out: &mut String, value: &Value) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(out, value);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(out, item);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
+// serde_json's Map is a BTreeMap (no `preserve_order`; the YAML writer's tests guard it), so
+// iteration is already in key order and compact serialization is canonical.
+fn write_canonical(out: &mut impl std::io::Write, value: &Value) -> std::io::Result<()> {
+    serde_json::to_writer(out, value).map_err(std::io::Error::other)
+}
+
+/// Feeds what is written into a SHA-256 digest, so hashing builds no string.
+struct DigestWriter(Sha256);
+
+impl std::io::Write for DigestWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
 /// The short hash of a JSON value's canonical form.
 pub fn content_hash(value: &Value) -> String {
-    let digest = Sha256::digest(canonical_json(value).as_bytes());
+    let mut writer = DigestWriter(Sha256::new());
+    let _ = write_canonical(&mut writer, value);
+    let digest = writer.0.finalize();
     let mut hex = String::with_capacity(HASH_HEX_LEN);
     for byte in digest.iter().take(HASH_HEX_LEN / 2) {
-        hex.push_str(&format!("{byte:02x}"));
+        let _ = write!(hex, "{byte:02x}");
     }
     hex
 }

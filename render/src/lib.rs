@@ -18,5 +18,6 @@ pub mod load;
 pub mod pools;
 pub mod profile;
 pub mod render;
+pub mod schedule;
 pub mod validate;
 pub mod workload;

@@ -1,13 +1,15 @@
-//! The render pipeline: decode, validate, expand, link, order.
+//! The render pipeline: decode, validate, expand, check schedulability, link, order.
 //!
 //! Pure: documents and options in, objects and diagnostics out. When any diagnostic is an
 //! error, no object comes out, so the binary writes nothing.
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::emit::{self, Object};
-use crate::expand;
+use crate::expand::{self, karpenter};
+use crate::karpenter::NodePool;
 use crate::load::Document;
 use crate::profile::Profile;
+use crate::schedule::{self, Mode, WorkerPod};
 use crate::validate;
 
 /// What a render needs besides the documents.
@@ -19,6 +21,11 @@ pub struct RenderOptions {
     pub namespace: String,
     /// Treat warnings as errors.
     pub strict: bool,
+    /// Documents holding the cluster's other NodePools (`--nodepools`); other kinds are
+    /// skipped.
+    pub nodepools: Vec<Document>,
+    /// Report workers that fit no NodePool as warnings (`--allow-unschedulable`).
+    pub allow_unschedulable: bool,
 }
 
 impl Default for RenderOptions {
@@ -27,6 +34,8 @@ impl Default for RenderOptions {
             profile: Profile::default(),
             namespace: "default".into(),
             strict: false,
+            nodepools: Vec::new(),
+            allow_unschedulable: false,
         }
     }
 }
@@ -58,11 +67,19 @@ pub fn render(
     let (inputs, decoded) = validate::objects::decode(documents, &options.namespace);
     diagnostics.extend(decoded);
     diagnostics.extend(validate::check_all(&inputs, &options.profile));
+    let (given, found) = schedule::read_nodepools(&options.nodepools);
+    diagnostics.extend(found);
     let mut objects = Vec::new();
     if !diagnostics.iter().any(Diagnostic::is_error) {
-        let (expanded, found) = expand::expand(&inputs, &options.profile);
-        objects = expanded;
-        diagnostics.extend(found);
+        let expanded = expand::expand(&inputs, &options.profile);
+        objects = expanded.objects;
+        diagnostics.extend(expanded.diagnostics);
+        diagnostics.extend(check_schedule(
+            &expanded.workers,
+            expanded.node_pools,
+            given,
+            options,
+        ));
     }
     if options.strict {
         diagnostic::promote_warnings(&mut diagnostics);
@@ -77,4 +94,30 @@ pub fn render(
         objects,
         diagnostics,
     }
+}
+
+/// Checks every worker against the NodePools render knows: those it emits or passes through,
+/// then those given with `--nodepools` (a name render emits wins). With none known, the check
+/// runs against the chart's default pair and only warns: the cluster may have other NodePools.
+fn check_schedule(
+    workers: &[WorkerPod],
+    rendered: Vec<NodePool>,
+    given: Vec<NodePool>,
+    options: &RenderOptions,
+) -> Vec<Diagnostic> {
+    let mut known = rendered;
+    for pool in given {
+        if !known.iter().any(|k| k.metadata.name == pool.metadata.name) {
+            known.push(pool);
+        }
+    }
+    let mode = if known.is_empty() {
+        known = karpenter::default_worker_pools(&options.profile.karpenter).node_pools;
+        Mode::DefaultPoolsOnly
+    } else if options.allow_unschedulable {
+        Mode::Allowed
+    } else {
+        Mode::Error
+    };
+    schedule::check_workers(workers, &known, mode)
 }

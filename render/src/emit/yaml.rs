@@ -39,14 +39,10 @@ fn indent(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
-fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    entries
-}
-
 fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usize) {
-    for (i, (key, value)) in sorted(map).into_iter().enumerate() {
+    // serde_json's Map is a BTreeMap (no `preserve_order`), so keys come out sorted; a test
+    // in this module fails if a dependency ever turns that feature on.
+    for (i, (key, value)) in map.iter().enumerate() {
         // The first key of a map inside a sequence item shares the `- ` line.
         if i > 0 || !out.ends_with("- ") {
             indent(out, level);
@@ -371,6 +367,19 @@ mod tests {
         assert_eq!(to_string(&json!({"a": "x\ny\n"})), "a: |\n  x\n  y\n");
         assert_eq!(to_string(&json!({"a": "x\n\ny"})), "a: |-\n  x\n\n  y\n");
         assert_eq!(to_string(&json!({"a": " x\ny"})), "a: \" x\\ny\"\n");
+    }
+
+    #[test]
+    fn json_maps_iterate_in_key_order() {
+        let mut map = serde_json::Map::new();
+        map.insert("b".into(), json!(1));
+        map.insert("a".into(), json!(2));
+        let keys: Vec<&String> = map.keys().collect();
+        assert_eq!(
+            keys,
+            ["a", "b"],
+            "serde_json's preserve_order feature is on; sort keys again"
+        );
     }
 
     #[test]

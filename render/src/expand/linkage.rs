@@ -66,7 +66,8 @@ pub fn link(objects: &mut [Object]) {
             (Some(MANAGED_BY), Some(kind), Some(name)) => (kind.to_string(), name.to_string()),
             _ => continue,
         };
-        let hash = render_hash(&object.value);
+        // Children carry no render-hash yet, so their content is hashed as it is.
+        let hash = content_hash(&object.value);
         if let Some(map) = annotations(&mut object.value) {
             map.insert(ANNOTATION_RENDER_HASH.into(), Value::String(hash.clone()));
         }

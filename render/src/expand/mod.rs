@@ -1,12 +1,14 @@
 //! Expansion: each CR becomes what is applied. Pipelines and Functions get their worker
 //! children; every hev layer CR is emitted itself, defaults applied and unknown fields
-//! dropped; other objects pass through untouched.
+//! dropped; other objects pass through untouched. With Karpenter enabled in the profile, the
+//! node roles that the pools select get their NodePools and EC2NodeClasses.
 //!
 //! Expansion runs only on input that validated, so a missing pool here is a bug, not bad
 //! input; it is still reported as a diagnostic rather than a panic.
 
 pub mod deployment;
 pub mod env;
+pub mod karpenter;
 pub mod keda;
 pub mod linkage;
 pub mod podspec;
@@ -17,19 +19,35 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::api::InfraRules;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::Object;
+use crate::karpenter::{EC2_NODE_CLASS_KIND, NODEPOOL_KIND, NodePool};
 use crate::pools;
 use crate::profile::Profile;
-use crate::validate::objects::{Inputs, Sourced};
+use crate::schedule::{self, WorkerPod};
+use crate::validate::objects::{Inputs, Sourced, field_steps};
 use crate::validate::workloads::default_infra_rules;
 use crate::workload::Workload;
 
 /// The kind of a Warehouse, which Pipelines reference by `sourceRef.warehouseRef`.
 const WAREHOUSE_KIND: &str = "Warehouse";
 
-/// Every object to emit, unsorted and not yet linked, and the warnings expansion found.
-pub fn expand(inputs: &Inputs, profile: &Profile) -> (Vec<Object>, Vec<Diagnostic>) {
+/// What expansion produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expanded {
+    /// Every object to emit, unsorted and not yet linked.
+    pub objects: Vec<Object>,
+    /// What expansion found wrong.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every worker's final pod spec, for the schedulability check.
+    pub workers: Vec<WorkerPod>,
+    /// The NodePools in the output: rendered ones and those passed through from the input.
+    pub node_pools: Vec<NodePool>,
+}
+
+/// Expands the input.
+pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
     let pools = pools::effective_pools(default_infra_rules(inputs));
     let warehouses: BTreeMap<(Option<&str>, &str), &Value> = inputs
         .pass_through
@@ -39,17 +57,48 @@ pub fn expand(inputs: &Inputs, profile: &Profile) -> (Vec<Object>, Vec<Diagnosti
         .collect();
     let mut objects = Vec::new();
     let mut out = Vec::new();
+    let mut workers = Vec::new();
 
     for p in &inputs.pipelines {
         let w = Workload::of_pipeline(&p.object);
-        expand_workload(p, &w, &pools, profile, &warehouses, &mut objects, &mut out);
+        workers.extend(expand_workload(
+            p,
+            &w,
+            &pools,
+            profile,
+            &warehouses,
+            &mut objects,
+            &mut out,
+        ));
         objects.push(cr_object(p));
     }
     for f in &inputs.functions {
         let w = Workload::of_function(&f.object);
-        expand_workload(f, &w, &pools, profile, &warehouses, &mut objects, &mut out);
+        workers.extend(expand_workload(
+            f,
+            &w,
+            &pools,
+            profile,
+            &warehouses,
+            &mut objects,
+            &mut out,
+        ));
         objects.push(cr_object(f));
     }
+    let mut node_pools = Vec::new();
+    if profile.karpenter.enabled {
+        let infra_rules = inputs
+            .infra_rules
+            .iter()
+            .find(|r| r.key.name == crate::api::infra_rules::INFRA_RULES_NAME);
+        let (rendered, found) = node_objects(&pools, profile, infra_rules, inputs);
+        out.extend(found);
+        objects.extend(rendered.to_objects());
+        node_pools.extend(rendered.node_pools);
+    }
+    let (given, found) = schedule::read_nodepools(inputs.pass_through.iter().map(|o| &o.doc));
+    node_pools.extend(given);
+    out.extend(found);
     objects.extend(inputs.vector_stores.iter().map(cr_object));
     objects.extend(inputs.indexes.iter().map(cr_object));
     objects.extend(inputs.infra_rules.iter().map(cr_object));
@@ -57,7 +106,66 @@ pub fn expand(inputs: &Inputs, profile: &Profile) -> (Vec<Object>, Vec<Diagnosti
         key: o.key.clone(),
         value: o.object.clone(),
     }));
-    (objects, out)
+    Expanded {
+        objects,
+        diagnostics: out,
+        workers,
+        node_pools,
+    }
+}
+
+/// The rendered NodePools and EC2NodeClasses, with diagnostics for pools that cannot have
+/// one and for input objects of the same name.
+fn node_objects(
+    pools: &[crate::api::ComputePool],
+    profile: &Profile,
+    infra_rules: Option<&Sourced<InfraRules>>,
+    inputs: &Inputs,
+) -> (karpenter::NodeObjects, Vec<Diagnostic>) {
+    let (rendered, problems) = karpenter::node_objects(pools, &profile.karpenter);
+    let mut out: Vec<Diagnostic> = problems
+        .into_iter()
+        .map(|p| {
+            let field = format!("spec.computePools[{}].{}", p.pool, p.field);
+            match infra_rules {
+                Some(rules) => rules.diagnostic(p.code, &field, p.message),
+                None => Diagnostic::new(p.code, p.message).field(field),
+            }
+        })
+        .collect();
+    let names = |list: Vec<&str>| list.into_iter().map(str::to_string).collect::<Vec<_>>();
+    let pool_names = names(
+        rendered
+            .node_pools
+            .iter()
+            .map(|p| p.metadata.name.as_str())
+            .collect(),
+    );
+    let class_names = names(
+        rendered
+            .node_classes
+            .iter()
+            .map(|c| c.metadata.name.as_str())
+            .collect(),
+    );
+    for o in &inputs.pass_through {
+        let rendered_too = match (o.key.group.as_str(), o.key.kind.as_str()) {
+            ("karpenter.sh", NODEPOOL_KIND) => pool_names.contains(&o.key.name),
+            ("karpenter.k8s.aws", EC2_NODE_CLASS_KIND) => class_names.contains(&o.key.name),
+            _ => false,
+        };
+        if rendered_too {
+            out.push(o.diagnostic(
+                Code::NodePoolInInput,
+                "metadata.name",
+                format!(
+                    "render also emits this {} for the compute pools (karpenter.enabled in the profile); remove one of the two",
+                    o.key.kind
+                ),
+            ));
+        }
+    }
+    (rendered, out)
 }
 
 /// A CR as emitted: its typed form serialized, so defaults are in and unknown fields out.
@@ -85,7 +193,7 @@ fn expand_workload<T>(
     warehouses: &BTreeMap<(Option<&str>, &str), &Value>,
     objects: &mut Vec<Object>,
     out: &mut Vec<Diagnostic>,
-) {
+) -> Option<WorkerPod> {
     let pool_name = pools::requested_pool(w.scaling, w.worker);
     let Some(pool) = pools::find(pools, pool_name) else {
         out.push(src.diagnostic(
@@ -93,7 +201,7 @@ fn expand_workload<T>(
             pools::pool_field(w.scaling),
             format!("unknown pool {pool_name:?}"),
         ));
-        return;
+        return None;
     };
     let warehouse = match env::warehouse_ref(w) {
         Some(name) => {
@@ -115,7 +223,7 @@ fn expand_workload<T>(
         Ok(pod) => pod,
         Err(deployment::BuildError::Pool(message)) => {
             out.push(src.diagnostic(Code::InvalidPool, pools::pool_field(w.scaling), message));
-            return;
+            return None;
         }
         Err(deployment::BuildError::PodSpec(message)) => {
             out.push(src.diagnostic(
@@ -123,7 +231,7 @@ fn expand_workload<T>(
                 "spec.worker.podSpec",
                 format!("the merged pod spec is not valid: {message}"),
             ));
-            return;
+            return None;
         }
     };
     if w.worker.pod_spec.is_some() {
@@ -135,6 +243,15 @@ fn expand_workload<T>(
             ));
         }
     }
+    let field = pools::pool_field(w.scaling);
+    let worker = WorkerPod {
+        deployment: format!("{}/{}", w.namespace, w.child_name()),
+        pool: pool.name.clone(),
+        pod: pod.clone(),
+        span: Some(src.doc.span_of(&field_steps(field))),
+        object: src.key.display_ref(),
+        field: field.to_string(),
+    };
     if w.is_push() {
         objects.extend(to_object(&src.key, &deployment::service(w)));
     }
@@ -146,4 +263,5 @@ fn expand_workload<T>(
         ));
         objects.extend(to_object(&src.key, &keda::scaled_object(w, profile)));
     }
+    Some(worker)
 }

@@ -73,6 +73,13 @@ pub struct InputArgs {
     /// Largest input file, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_file_size: u64,
+    /// The cluster's other Karpenter NodePools, to check that every worker can schedule
+    /// (a file or directory of karpenter.sh/v1 NodePools; other kinds are skipped). Repeatable.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    pub nodepools: Vec<PathBuf>,
+    /// Report workers that fit no known NodePool as warnings, not errors.
+    #[arg(long)]
+    pub allow_unschedulable: bool,
 }
 
 /// The default action: render.
@@ -138,6 +145,27 @@ mod tests {
         let cli = Cli::try_parse_from(["layer-render", "./crds"]).unwrap();
         assert!(cli.command.is_none());
         assert_eq!(cli.render.paths, [PathBuf::from("./crds")]);
+    }
+
+    #[test]
+    fn nodepools_repeats_and_allow_unschedulable_is_a_switch() {
+        let cli = Cli::try_parse_from([
+            "layer-render",
+            "in",
+            "--nodepools",
+            "a.yaml",
+            "--nodepools=pools/",
+            "--allow-unschedulable",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.render.input.nodepools,
+            [PathBuf::from("a.yaml"), PathBuf::from("pools/")]
+        );
+        assert!(cli.render.input.allow_unschedulable);
+        let cli = Cli::try_parse_from(["layer-render", "in"]).unwrap();
+        assert!(cli.render.input.nodepools.is_empty());
+        assert!(!cli.render.input.allow_unschedulable);
     }
 
     #[test]

@@ -114,6 +114,20 @@ fn load_profile(input: &InputArgs) -> Result<Profile, Vec<Diagnostic>> {
     Profile::parse(&name, &text)
 }
 
+/// Reads the `--nodepools` files and directories, or reports why they cannot be read.
+fn load_nodepools(input: &InputArgs) -> Result<Vec<load::Document>, Vec<Diagnostic>> {
+    let limits = Limits {
+        max_file_bytes: input.max_file_size,
+        ..Limits::default()
+    };
+    let loaded = load::load_paths(&input.nodepools, &limits);
+    if loaded.diagnostics.is_empty() {
+        Ok(loaded.documents)
+    } else {
+        Err(loaded.diagnostics)
+    }
+}
+
 fn run_render(args: RenderArgs) -> Result<ExitCode> {
     let RenderArgs { paths, out, input } = args;
     if paths.is_empty() {
@@ -121,9 +135,11 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
             "no input: give one or more files or directories, or - for stdin (see --help)"
         );
     }
-    let profile = match load_profile(&input) {
-        Ok(profile) => profile,
-        Err(diagnostics) => {
+    let (profile, nodepools) = match (load_profile(&input), load_nodepools(&input)) {
+        (Ok(profile), Ok(nodepools)) => (profile, nodepools),
+        (profile, nodepools) => {
+            let mut diagnostics = profile.err().unwrap_or_default();
+            diagnostics.extend(nodepools.err().unwrap_or_default());
             report(&diagnostics, input.format)?;
             return Ok(ExitCode::from(EXIT_INVALID));
         }
@@ -137,6 +153,8 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
         profile,
         namespace: input.namespace.clone(),
         strict: input.strict,
+        nodepools,
+        allow_unschedulable: input.allow_unschedulable,
     };
     let rendered = render(loaded.documents, loaded.diagnostics, &options);
     report(&rendered.diagnostics, input.format)?;
