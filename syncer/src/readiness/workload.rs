@@ -337,10 +337,10 @@ pub fn assess(
     if rollout.reason != Reason::Available {
         return rollout;
     }
-    if w.is_autoscaled() {
-        if let Some(v) = children.scaled_object.and_then(|so| check_scaler(w, so)) {
-            return v;
-        }
+    if w.is_autoscaled()
+        && let Some(v) = children.scaled_object.and_then(|so| check_scaler(w, so))
+    {
+        return v;
     }
     rollout
 }

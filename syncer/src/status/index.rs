@@ -159,11 +159,12 @@ impl StatusIndex {
             self.metrics.skipped(kind.kind_str());
             return None;
         }
-        if let Some(p) = self.pending.get(key) {
-            if p.comparable == comparable && p.resource_version == resource_version {
-                self.metrics.skipped(kind.kind_str());
-                return None;
-            }
+        if let Some(p) = self.pending.get(key)
+            && p.comparable == comparable
+            && p.resource_version == resource_version
+        {
+            self.metrics.skipped(kind.kind_str());
+            return None;
         }
         self.pending.insert(
             key.clone(),
