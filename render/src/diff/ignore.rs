@@ -115,6 +115,16 @@ impl IgnoreRule {
         self.kind.as_deref().is_none_or(|k| k == kind)
     }
 
+    /// True when the rule's first step matches the top-level key `key`: a rule touches
+    /// nothing outside the keys its first step matches.
+    pub fn first_step_matches(&self, key: &str) -> bool {
+        match self.steps.first() {
+            Some(Pattern::Any) => true,
+            Some(Pattern::Key(k)) => k == key,
+            None => false,
+        }
+    }
+
     /// Removes every field the rule selects from `value`.
     pub fn remove_from(&self, value: &mut Value) {
         remove(value, &self.steps);

@@ -91,7 +91,7 @@ mod tests {
         let new = Object::from_value(json!({
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "b"}
         }));
-        let report = diff(vec![old], vec![new], &DiffOptions::default()).unwrap();
+        let report = diff(&[old], &[new], &DiffOptions::default()).unwrap();
         let parsed: Value = serde_json::from_str(&render(&report)).unwrap();
         assert_eq!(
             parsed,

@@ -77,7 +77,7 @@ mod tests {
         let new = Object::from_value(json!({
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "````"}
         }));
-        let report = diff(vec![old], vec![new], &DiffOptions::default()).unwrap();
+        let report = diff(&[old], &[new], &DiffOptions::default()).unwrap();
         let out = render(&report, 3);
         assert!(out.contains("\n`````diff\n"), "{out}");
         assert!(out.ends_with("`````\n\n</details>\n"), "{out}");

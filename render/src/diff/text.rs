@@ -127,8 +127,8 @@ mod tests {
     #[test]
     fn plain_text_has_no_escapes_and_colour_paints_each_line() {
         let report = diff(
-            vec![config_map("x")],
-            vec![config_map("z")],
+            &[config_map("x")],
+            &[config_map("z")],
             &DiffOptions::default(),
         )
         .unwrap();
@@ -149,8 +149,8 @@ mod tests {
     #[test]
     fn nothing_to_show_is_one_line() {
         let report = diff(
-            vec![config_map("x")],
-            vec![config_map("x")],
+            &[config_map("x")],
+            &[config_map("x")],
             &DiffOptions::default(),
         )
         .unwrap();

@@ -306,22 +306,32 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
         max_file_bytes: input.max_file_size,
         ..Limits::default()
     };
-    let loaded = load::load_paths(&paths, &limits);
-    let rendered = render(loaded.documents, loaded.diagnostics, &options);
-    report(&rendered.diagnostics, input.format)?;
-    if rendered.has_errors() {
-        return Ok(ExitCode::from(EXIT_INVALID));
-    }
-
     let exists = dir.exists();
     if exists && !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
-    let (committed, diagnostics) = if exists {
-        loaded_side(&dir, &limits)
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    // The committed tree is read and parsed while the inputs render: the two are independent,
+    // and each takes about half of a large check.
+    let (rendered, committed) = std::thread::scope(|scope| {
+        let committed = scope.spawn(|| -> Result<_> {
+            if !exists {
+                return Ok((Vec::new(), Vec::new(), BTreeMap::new()));
+            }
+            let (objects, diagnostics) = loaded_side(&dir, &limits);
+            Ok((objects, diagnostics, read_tree(&dir)?))
+        });
+        let loaded = load::load_paths(&paths, &limits);
+        let rendered = render(loaded.documents, loaded.diagnostics, &options);
+        let committed = committed
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        (rendered, committed)
+    });
+    report(&rendered.diagnostics, input.format)?;
+    if rendered.has_errors() {
+        return Ok(ExitCode::from(EXIT_INVALID));
+    }
+    let (committed, diagnostics, on_disk) = committed?;
     if !diagnostics.is_empty() {
         report(&diagnostics, input.format)?;
     }
@@ -330,11 +340,6 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     }
 
     let expected = emit::tree(&rendered.objects);
-    let on_disk = if exists {
-        read_tree(&dir)?
-    } else {
-        BTreeMap::new()
-    };
     let stale_files = compare_files(&expected, &on_disk);
     let count = rendered.objects.len();
     let result = diff::diff(&committed, &rendered.objects, &DiffOptions::default())
