@@ -10,5 +10,6 @@ mod golden;
 mod karpenter;
 mod keda;
 mod render;
+mod security;
 mod third_party;
 mod tools;
