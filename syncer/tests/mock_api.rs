@@ -186,7 +186,7 @@ impl Fake {
 
     fn answer(&self, r: &mut Recorded) -> Response<MockBody> {
         let mut st = self.state.lock().unwrap();
-        let collection = r.path.clone();
+        let (collection, only_ns) = normalize(&r.path);
         match r.method.as_str() {
             "GET" if st.missing.contains(&collection) => {
                 r.answered = 404;
@@ -208,7 +208,17 @@ impl Fake {
             }
             "GET" if ALL_COLLECTIONS.contains(&collection.as_str()) => {
                 *st.list_count.entry(collection.clone()).or_default() += 1;
-                let items = st.objects.get(&collection).cloned().unwrap_or_default();
+                let items: Vec<Value> = st
+                    .objects
+                    .get(&collection)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|o| {
+                        only_ns.is_none()
+                            || o["metadata"]["namespace"].as_str() == only_ns.as_deref()
+                    })
+                    .collect();
                 full(
                     StatusCode::OK,
                     json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}),
@@ -360,6 +370,24 @@ impl Fake {
     }
 }
 
+/// A namespaced list path (`.../namespaces/shop/pipelines`) as its all-namespace collection
+/// and the namespace; other paths unchanged.
+fn normalize(path: &str) -> (String, Option<String>) {
+    if ALL_COLLECTIONS.contains(&path) {
+        return (path.to_string(), None);
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    if let Some(i) = parts.iter().position(|p| *p == "namespaces")
+        && parts.len() == i + 3
+    {
+        let all = format!("{}/{}", parts[..i].join("/"), parts[i + 2]);
+        if ALL_COLLECTIONS.contains(&all.as_str()) {
+            return (all, Some(parts[i + 1].to_string()));
+        }
+    }
+    (path.to_string(), None)
+}
+
 fn send_event(st: &mut State, collection: &str, event: &Value) {
     let mut line = serde_json::to_vec(event).unwrap();
     line.push(b'\n');
@@ -460,13 +488,17 @@ struct Running {
 }
 
 fn start(client: Client, leader: bool) -> Running {
+    start_with(client, leader, config())
+}
+
+fn start_with(client: Client, leader: bool, config: SyncConfig) -> Running {
     let (stop, stopped) = oneshot::channel::<()>();
     let (leader_tx, leader_rx) = watch::channel(leader);
     let ready = Arc::new(AtomicBool::new(false));
     let metrics = Metrics::new();
     let task = tokio::spawn(sync(
         client,
-        config(),
+        config,
         leader_rx,
         ready.clone(),
         metrics.clone(),
@@ -786,4 +818,74 @@ spec:
     fake.no_patch_within(Duration::from_millis(500)).await;
     run.shutdown().await;
     fake.assert_only_status_was_mutated();
+}
+
+#[tokio::test]
+async fn a_namespace_flag_restricts_the_namespaced_watches() {
+    let mut objects = live_pipeline(PIPELINE);
+    let mut elsewhere = find(
+        &rendered(&PIPELINE.replace("namespace: shop", "namespace: other")),
+        "Pipeline",
+    );
+    elsewhere["metadata"]["generation"] = json!(1);
+    objects.push((PIPELINES, elsewhere));
+    let (client, fake) = Fake::start(objects, &[NODE_POOLS]);
+    let mut cfg = config();
+    cfg.watch.namespace = Some("shop".into());
+    let run = start_with(client, true, cfg);
+    let p = fake.next_patch().await;
+    assert_eq!(
+        p.path,
+        "/apis/hevlayer.com/v1alpha1/namespaces/shop/pipelines/embed/status"
+    );
+    fake.no_patch_within(Duration::from_millis(500)).await;
+    run.shutdown().await;
+    let st = fake.state.lock().unwrap();
+    let listed: BTreeSet<&str> = st
+        .requests
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path.as_str())
+        .collect();
+    for path in [
+        "/apis/hevlayer.com/v1alpha1/namespaces/shop/pipelines",
+        "/apis/hevlayer.com/v1alpha1/namespaces/shop/functions",
+        "/apis/hevlayer.com/v1alpha1/namespaces/shop/vectorstores",
+        "/apis/hevlayer.com/v1/namespaces/shop/indexes",
+        "/apis/apps/v1/namespaces/shop/deployments",
+        "/api/v1/namespaces/shop/services",
+        "/apis/keda.sh/v1alpha1/namespaces/shop/scaledobjects",
+        "/apis/keda.sh/v1alpha1/namespaces/shop/triggerauthentications",
+        // Cluster-scoped, and the document cache lives in the release namespace.
+        INFRA_RULES,
+        NODE_POOLS,
+        STATEFUL_SETS,
+    ] {
+        assert!(listed.contains(path), "{path} not requested: {listed:?}");
+    }
+    assert!(!listed.contains(PIPELINES), "watched every namespace");
+}
+
+#[tokio::test]
+async fn watches_select_only_rendered_children_and_the_document_cache_by_name() {
+    let (client, fake) = Fake::start(live_pipeline(PIPELINE), &[NODE_POOLS]);
+    let run = start(client, true);
+    fake.next_patch().await;
+    run.shutdown().await;
+    let st = fake.state.lock().unwrap();
+    let query_of = |path: &str| {
+        st.requests
+            .iter()
+            .find(|r| r.path == path && !r.query.contains("watch=true"))
+            .map(|r| r.query.clone())
+            .unwrap_or_else(|| panic!("{path} never listed"))
+    };
+    for path in [DEPLOYMENTS, SERVICES, SCALED_OBJECTS, TRIGGER_AUTHS] {
+        assert!(
+            query_of(path).contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dlayer-render"),
+            "{path}"
+        );
+    }
+    assert!(query_of(STATEFUL_SETS).contains("fieldSelector=metadata.name%3Dlayer-document-cache"));
+    assert!(!query_of(PIPELINES).contains("labelSelector"));
 }

@@ -447,3 +447,123 @@ fn without_times(status: &Value) -> Value {
     }
     copy
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use kube::runtime::watcher::Event;
+    use layer_render::api::{Pipeline, PipelineStatus};
+
+    use super::*;
+    use crate::readiness::fixtures::*;
+    use crate::watch::caches;
+
+    fn options() -> IndexOptions {
+        IndexOptions {
+            stall_after: std::time::Duration::from_secs(600),
+            max_replicas_ceiling: 100,
+            document_cache_namespace: "layer".into(),
+            document_cache_name: "layer-document-cache".into(),
+        }
+    }
+
+    fn key() -> ObjectKey {
+        ObjectKey::new("hevlayer.com/v1alpha1", "Pipeline", Some("shop"), "embed")
+    }
+
+    #[test]
+    fn an_update_is_sent_once_until_the_cache_moves_or_the_write_is_dropped() {
+        let (caches, mut w) = caches();
+        let r = rendered(PIPELINE);
+        let mut cr = r.pipeline("embed");
+        cr.metadata.resource_version = Some("1".into());
+        w.pipelines.apply_watcher_event(&Event::Apply(cr.clone()));
+        w.deployments
+            .apply_watcher_event(&Event::Apply(r.deployment("embed-worker", 1)));
+        w.scaled_objects
+            .apply_watcher_event(&Event::Apply(r.scaled_object("embed-worker", "True")));
+        w.trigger_authentications
+            .apply_watcher_event(&Event::Apply(r.trigger_authentication("embed-worker")));
+        let mut index =
+            StatusIndex::new(caches, ProbeResults::disabled(), options(), Metrics::new());
+        let first = index.evaluate(&key(), clock().now).unwrap();
+        assert_eq!(first.key, key());
+        assert_eq!(first.body["status"]["conditions"][0]["reason"], "Available");
+        // Same cache a second later: the write is in flight, nothing new to send.
+        assert_eq!(index.evaluate(&key(), later(1).now), None);
+        // The writer gave up on it: sent again.
+        index.forget_pending(&key());
+        assert!(index.evaluate(&key(), later(2).now).is_some());
+        // The watch delivers the written status: nothing to send.
+        let mut written: Pipeline = cr.clone();
+        written.status =
+            Some(serde_json::from_value::<PipelineStatus>(first.body["status"].clone()).unwrap());
+        written.metadata.resource_version = Some("2".into());
+        w.pipelines
+            .apply_watcher_event(&Event::Apply(written.clone()));
+        assert_eq!(index.evaluate(&key(), later(3).now), None);
+        // A child goes away: the next update says so.
+        w.scaled_objects
+            .apply_watcher_event(&Event::Delete(r.scaled_object("embed-worker", "True")));
+        let missing = index.evaluate(&key(), later(4).now).unwrap();
+        assert_eq!(
+            missing.body["status"]["conditions"][0]["reason"],
+            "ChildMissing"
+        );
+        // The CR is deleted: nothing to write.
+        w.pipelines.apply_watcher_event(&Event::Delete(written));
+        assert_eq!(index.evaluate(&key(), later(5).now), None);
+    }
+
+    #[test]
+    fn a_child_of_another_owner_with_the_same_name_does_not_count() {
+        let (caches, mut w) = caches();
+        let r = rendered(PIPELINE);
+        w.pipelines
+            .apply_watcher_event(&Event::Apply(r.pipeline("embed")));
+        let mut foreign = r.deployment("embed-worker", 1);
+        foreign
+            .metadata
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert(LABEL_OWNER_KIND.into(), "Function".into());
+        w.deployments.apply_watcher_event(&Event::Apply(foreign));
+        w.scaled_objects
+            .apply_watcher_event(&Event::Apply(r.scaled_object("embed-worker", "True")));
+        w.trigger_authentications
+            .apply_watcher_event(&Event::Apply(r.trigger_authentication("embed-worker")));
+        let mut index =
+            StatusIndex::new(caches, ProbeResults::disabled(), options(), Metrics::new());
+        let u = index.evaluate(&key(), clock().now).unwrap();
+        assert_eq!(u.body["status"]["conditions"][0]["reason"], "ChildMissing");
+        assert!(
+            u.body["status"]["conditions"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Deployment/embed-worker not found")
+        );
+    }
+
+    #[test]
+    fn dirty_sets_resolve_against_the_caches() {
+        let (caches, mut w) = caches();
+        let mut a = rendered(INDEX).index("products");
+        w.indexes.apply_watcher_event(&Event::Apply(a.clone()));
+        a.metadata.namespace = Some("other".into());
+        w.indexes.apply_watcher_event(&Event::Apply(a));
+        let index = StatusIndex::new(caches, ProbeResults::disabled(), options(), Metrics::new());
+        let keys = index.expand(&Dirty::Namespace(HevKind::Index, "layer".into()));
+        assert_eq!(
+            keys,
+            [ObjectKey::new(
+                "hevlayer.com/v1",
+                "Index",
+                Some("layer"),
+                "products"
+            )]
+        );
+        assert_eq!(index.expand(&Dirty::All(HevKind::Index)).len(), 2);
+        assert_eq!(index.expand(&Dirty::Everything).len(), 2);
+    }
+}
