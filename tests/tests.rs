@@ -7,6 +7,7 @@ mod ci_recipes;
 mod diff;
 mod docs;
 mod golden;
+mod hostile;
 mod karpenter;
 mod keda;
 mod render;

@@ -301,8 +301,8 @@ fn split_document(name: &str, root: Node, loaded: &mut Loaded) {
             Diagnostic::new(
                 Code::NotAnObject,
                 format!(
-                    "a document must be an object with apiVersion and kind, found a {}",
-                    root.type_name()
+                    "a document must be an object with apiVersion and kind, found {}",
+                    with_article(root.type_name())
                 ),
             )
             .at(Span::new(name, root.pos.line, root.pos.column)),
@@ -361,6 +361,19 @@ fn parse_error(name: &str, err: &serde_saphyr::Error) -> Diagnostic {
                 Diagnostic::new(Code::NonStringKey, "mapping keys must be strings")
                     .at(Span::new(name, pos.line, pos.column))
             }
+            TreeProblem::LongScalar { len } => {
+                let (line, column) = err
+                    .location()
+                    .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
+                Diagnostic::new(
+                    Code::ResourceLimit,
+                    format!(
+                        "a scalar of {len} bytes is longer than the limit of {} bytes",
+                        node::MAX_SCALAR_BYTES
+                    ),
+                )
+                .at(Span::new(name, line, column))
+            }
         };
     }
     let (line, column) = err
@@ -375,6 +388,16 @@ fn parse_error(name: &str, err: &serde_saphyr::Error) -> Diagnostic {
             .at(Span::new(name, line, column));
     }
     Diagnostic::new(Code::YamlSyntax, message).at(Span::new(name, line, column))
+}
+
+/// `a list`, `an integer`.
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
 }
 
 /// A readable message for a parser budget breach.

@@ -65,7 +65,13 @@ pub enum TreeProblem {
     DuplicateKey { key: String, pos: Pos, first: Pos },
     /// A key that is not a string.
     NonStringKey { pos: Pos },
+    /// A scalar longer than [`MAX_SCALAR_BYTES`].
+    LongScalar { len: usize },
 }
+
+/// The longest scalar render reads. Kubernetes caps all annotations of an object at 256 KiB
+/// and a whole object at about 1.5 MiB, so no real field comes near it.
+pub const MAX_SCALAR_BYTES: usize = 512 * 1024;
 
 // Problems are carried out of serde through the error message, with a marker so the loader
 // can tell them from parser errors and keep the position.
@@ -85,6 +91,7 @@ impl TreeProblem {
             TreeProblem::NonStringKey { pos } => {
                 format!("{PROBLEM_MARKER}nonstring:{}:{}", pos.line, pos.column)
             }
+            TreeProblem::LongScalar { len } => format!("{PROBLEM_MARKER}long:{len}"),
         }
     }
 
@@ -118,6 +125,9 @@ impl TreeProblem {
                 let key = parts.next()?.get(..len)?.to_string();
                 Some(TreeProblem::DuplicateKey { key, pos, first })
             }
+            "long" => Some(TreeProblem::LongScalar {
+                len: num(parts.next())? as usize,
+            }),
             "nonstring" => Some(TreeProblem::NonStringKey {
                 pos: Pos {
                     line: num(parts.next())?,
@@ -252,6 +262,13 @@ impl<'de> Deserialize<'de> for NodeValue {
 
 struct NodeVisitor;
 
+fn check_scalar_len<E: de::Error>(len: usize) -> Result<(), E> {
+    if len > MAX_SCALAR_BYTES {
+        return Err(de::Error::custom(TreeProblem::LongScalar { len }.encode()));
+    }
+    Ok(())
+}
+
 impl<'de> Visitor<'de> for NodeVisitor {
     type Value = NodeValue;
 
@@ -306,11 +323,13 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(NodeValue::Float(v))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<NodeValue, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<NodeValue, E> {
+        check_scalar_len(v.len())?;
         Ok(NodeValue::String(v.to_string()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<NodeValue, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<NodeValue, E> {
+        check_scalar_len(v.len())?;
         Ok(NodeValue::String(v))
     }
 
