@@ -198,6 +198,7 @@ pub async fn run(opts: Options) -> Result<(), Error> {
     let release_namespace = cli
         .release_namespace
         .clone()
+        .filter(|ns| !ns.is_empty())
         .unwrap_or_else(|| client.default_namespace().to_string());
     let metrics = Metrics::new();
     let ready = Arc::new(AtomicBool::new(false));
