@@ -11,6 +11,7 @@ mod hostile;
 mod karpenter;
 mod keda;
 mod render;
+mod robustness;
 mod security;
 mod third_party;
 mod tools;
