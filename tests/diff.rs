@@ -934,13 +934,15 @@ fn check_fails_on_a_stale_render_and_prints_the_command_that_fixes_it() {
 ~ Deployment/hev-shop/embed-worker: metadata.annotations[layer.hev.dev/render-hash], spec.template.spec.containers[0].resources.limits.memory, spec.template.spec.containers[0].resources.limits[nvidia.com/gpu], spec.template.spec.containers[0].resources.requests.cpu, and 6 more
 ~ ScaledObject/hev-shop/embed-worker: metadata.annotations[layer.hev.dev/render-hash], spec.maxReplicaCount
 ~ Pipeline/hev-shop/embed: metadata.annotations[layer.hev.dev/children], metadata.annotations[layer.hev.dev/spec-hash], spec.scaling.pool, spec.scaling.replicas.max
-6 file(s) differ:
+  the inputs changed since the last render
+7 file(s) differ:
   changed  hev-shop/apps_v1_Deployment_embed-worker.yaml
   changed  hev-shop/hevlayer.com_v1alpha1_Pipeline_embed.yaml
   changed  hev-shop/keda.sh_v1alpha1_ScaledObject_embed-worker.yaml
   missing  hev-shop/v1_ConfigMap_embed-settings.yaml
   changed  hev-shop/v1_Secret_hf-token.yaml
   changed  kustomization.yaml
+  changed  .layer-render.json
 Regenerate it with:
   layer-render --out rendered crs
 "
@@ -974,9 +976,13 @@ fn check_notices_a_hand_edited_file_even_when_the_objects_are_equal() {
     assert_text!(
         run.stdout,
         r"rendered is out of date: 0 added, 0 removed, 0 changed, 5 unchanged
-2 file(s) differ:
+  hev-shop/apps_v1_Deployment_embed-worker.yaml was edited by hand
+  notes.txt was added by hand
+  the profile or the render flags changed since the last render
+3 file(s) differ:
   changed  hev-shop/apps_v1_Deployment_embed-worker.yaml
   extra    notes.txt
+  changed  .layer-render.json
 Regenerate it with:
   layer-render --strict --out rendered crs
 "

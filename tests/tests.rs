@@ -6,6 +6,7 @@
 mod ci_recipes;
 mod diff;
 mod docs;
+mod gitops;
 mod golden;
 mod hostile;
 mod karpenter;

@@ -6,9 +6,10 @@
 use crate::diagnostic::{self, Diagnostic};
 use crate::emit::{self, Object};
 use crate::expand::{self, karpenter};
+use crate::hash::content_hash;
 use crate::karpenter::NodePool;
 use crate::load::Document;
-use crate::profile::Profile;
+use crate::profile::{Engine, Profile};
 use crate::schedule::{self, Mode, WorkerPod};
 use crate::validate;
 
@@ -26,6 +27,8 @@ pub struct RenderOptions {
     pub nodepools: Vec<Document>,
     /// Report workers that fit no NodePool as warnings (`--allow-unschedulable`).
     pub allow_unschedulable: bool,
+    /// The GitOps engine the output is for (`--gitops`, else the profile's).
+    pub engine: Engine,
 }
 
 impl Default for RenderOptions {
@@ -36,6 +39,7 @@ impl Default for RenderOptions {
             strict: false,
             nodepools: Vec::new(),
             allow_unschedulable: false,
+            engine: Engine::None,
         }
     }
 }
@@ -47,6 +51,38 @@ pub struct Rendered {
     pub objects: Vec<Object>,
     /// Every diagnostic, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl RenderOptions {
+    /// A digest of everything in the options that changes the output, for the provenance
+    /// record of an `--out` tree.
+    pub fn digest(&self) -> String {
+        let nodepools: Vec<String> = self
+            .nodepools
+            .iter()
+            .map(|d| content_hash(&d.root.to_json()))
+            .collect();
+        content_hash(&serde_json::json!({
+            "profile": serde_json::to_value(&self.profile).unwrap_or_default(),
+            "namespace": self.namespace,
+            "strict": self.strict,
+            "nodepools": nodepools,
+            "allowUnschedulable": self.allow_unschedulable,
+            "engine": serde_json::to_value(self.engine).unwrap_or_default(),
+        }))
+    }
+
+    /// The files of an `--out` tree for `objects`: the layout of the engine, plus the
+    /// provenance record of what they were rendered from.
+    pub fn out_files(&self, objects: &[Object], input_digest: String) -> Vec<(String, String)> {
+        let mut files = match self.engine {
+            Engine::Flux => emit::gitops::flux_tree(objects, &self.profile.gitops.flux),
+            Engine::None | Engine::Argo => emit::tree(objects),
+        };
+        let record = emit::provenance::Provenance::new(&files, self.digest(), input_digest);
+        files.push((emit::provenance::FILE.to_string(), record.to_text()));
+        files
+    }
 }
 
 impl Rendered {
@@ -87,6 +123,9 @@ pub fn render(
     diagnostic::sort(&mut diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         objects.clear();
+    }
+    if options.engine == Engine::Argo {
+        emit::gitops::annotate_argo(&mut objects);
     }
     expand::linkage::link(&mut objects);
     emit::sort(&mut objects);

@@ -6,6 +6,8 @@
 //! kind, namespace and name. Emission returns text and (path, bytes) pairs; only the binary
 //! writes files.
 
+pub mod gitops;
+pub mod provenance;
 pub mod yaml;
 
 use std::cmp::Ordering;
@@ -83,7 +85,9 @@ impl Stage {
             ("apps", "Deployment") => Stage::Deployments,
             ("keda.sh", "TriggerAuthentication") => Stage::TriggerAuthentications,
             ("keda.sh", "ScaledObject") => Stage::ScaledObjects,
-            (GROUP, _) => Stage::CustomResources,
+            // The five kinds render reads; other hevlayer.com kinds (Warehouse, ApiKey, Agent)
+            // pass through, and apply before the workloads that read them.
+            (GROUP, kind) if CUSTOM_RESOURCE_ORDER.contains(&kind) => Stage::CustomResources,
             _ => Stage::PassThrough,
         }
     }

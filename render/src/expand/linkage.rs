@@ -11,9 +11,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::emit::Object;
+use crate::emit::{Object, Stage};
 use crate::hash::{canonical_json, content_hash};
-use crate::key::HEV_GROUP;
 use crate::workload::{
     ANNOTATION_CHILDREN, ANNOTATION_RENDER_HASH, ANNOTATION_SPEC_HASH, LABEL_MANAGED_BY,
     LABEL_OWNER_KIND, LABEL_OWNER_NAME, MANAGED_BY,
@@ -76,7 +75,11 @@ pub fn link(objects: &mut [Object]) {
             .or_default()
             .insert(format!("{}/{}", object.key.kind, object.key.name), hash);
     }
-    for object in objects.iter_mut().filter(|o| o.key.group == HEV_GROUP) {
+    // Only the five kinds render reads: a passed-through Warehouse stays untouched.
+    for object in objects
+        .iter_mut()
+        .filter(|o| Stage::of(&o.key) == Stage::CustomResources)
+    {
         let hash = spec_hash(&object.value);
         let owned = children.remove(&(
             object.key.namespace.clone(),

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use layer_render::profile::Engine;
 
 /// Render hev layer custom resources into plain, deterministic Kubernetes YAML.
 ///
@@ -80,6 +81,10 @@ pub struct InputArgs {
     /// Report workers that fit no known NodePool as warnings, not errors.
     #[arg(long)]
     pub allow_unschedulable: bool,
+    /// The GitOps engine the output is for: `argo` adds sync waves, `flux` (with --out) writes
+    /// ordered Flux Kustomizations. Default: the profile's `gitops.engine`.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub gitops: Option<Engine>,
 }
 
 /// The default action: render.

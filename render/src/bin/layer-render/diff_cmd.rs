@@ -143,6 +143,7 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
             max_file_size,
             nodepools: Vec::new(),
             allow_unschedulable: false,
+            gitops: None,
         };
         let options = match render_options(&input) {
             Ok(options) => options,
@@ -231,8 +232,10 @@ fn use_color(choice: ColorChoice) -> bool {
 
 /// The render options from the input flags, or why the profile cannot be read.
 fn render_options(input: &InputArgs) -> Result<RenderOptions, Vec<Diagnostic>> {
+    let profile = load_profile(input)?;
     Ok(RenderOptions {
-        profile: load_profile(input)?,
+        engine: input.gitops.unwrap_or(profile.gitops.engine),
+        profile,
         namespace: input.namespace.clone(),
         strict: input.strict,
         nodepools: load_nodepools(input)?,
@@ -321,12 +324,17 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
             Ok((objects, diagnostics, read_tree(&dir)?))
         });
         let loaded = load::load_paths(&paths, &limits);
-        let rendered = render(loaded.documents, loaded.diagnostics, &options);
+        let input_digest = emit::provenance::input_digest(&loaded.documents);
+        let rendered = (
+            render(loaded.documents, loaded.diagnostics, &options),
+            input_digest,
+        );
         let committed = committed
             .join()
             .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
         (rendered, committed)
     });
+    let (rendered, input_digest) = rendered;
     report(&rendered.diagnostics, input.format)?;
     if rendered.has_errors() {
         return Ok(ExitCode::from(EXIT_INVALID));
@@ -339,10 +347,22 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INVALID));
     }
 
-    let expected = emit::tree(&rendered.objects);
-    let stale_files = compare_files(&expected, &on_disk);
-    let count = rendered.objects.len();
-    let result = diff::diff(&committed, &rendered.objects, &DiffOptions::default())
+    let mut expected = options.out_files(&rendered.objects, input_digest);
+    // The provenance record is last; it is a dot file, which read_tree leaves out.
+    let record = expected.pop().map(|(_, text)| text).unwrap_or_default();
+    let mut stale_files = compare_files(&expected, &on_disk);
+    let provenance = provenance_findings(&dir, &record, &on_disk);
+    if exists
+        && !provenance.is_empty()
+        && !stale_files.iter().any(|(p, _)| p == emit::provenance::FILE)
+    {
+        stale_files.push((emit::provenance::FILE.to_string(), "changed"));
+    }
+    // Compare like with like: the objects of the files a render would write (Flux
+    // Kustomizations included) against the objects committed.
+    let expected_objects = objects_of_files(&expected);
+    let count = expected_objects.len();
+    let result = diff::diff(&committed, &expected_objects, &DiffOptions::default())
         .with_context(|| format!("cannot compare {}", dir.display()))?;
     // As in `diff`: the process ends soon, so skip freeing the two renders.
     std::mem::forget((committed, rendered));
@@ -357,6 +377,9 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
         format!("{name} does not exist: ")
     };
     out.push_str(&diff::text::summary(&result, false));
+    for finding in &provenance {
+        out.push_str(&format!("  {finding}\n"));
+    }
     if !stale_files.is_empty() {
         out.push_str(&format!("{} file(s) differ:\n", stale_files.len()));
         for (path, state) in stale_files.iter().take(LISTED_FILES) {
@@ -403,6 +426,65 @@ fn read_tree(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     Ok(files)
 }
 
+/// What the committed provenance record says about the tree: hand edits, and inputs or
+/// options that changed since it was rendered. Empty when the record matches `expected`.
+fn provenance_findings(
+    dir: &Path,
+    expected: &str,
+    on_disk: &BTreeMap<String, Vec<u8>>,
+) -> Vec<String> {
+    use emit::provenance::{FILE, Provenance};
+    let Ok(text) = std::fs::read_to_string(dir.join(FILE)) else {
+        return if dir.exists() {
+            vec![format!(
+                "{FILE} is missing: the tree was not written by layer-render --out"
+            )]
+        } else {
+            Vec::new()
+        };
+    };
+    let (Ok(recorded), Ok(fresh)) = (Provenance::parse(&text), Provenance::parse(expected)) else {
+        return vec![format!("{FILE} cannot be read")];
+    };
+    let disk: BTreeMap<String, String> = on_disk
+        .iter()
+        .map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned()))
+        .collect();
+    let mut findings = recorded.hand_edits(&disk);
+    if recorded.input_digest != fresh.input_digest {
+        findings.push("the inputs changed since the last render".into());
+    }
+    if recorded.options_digest != fresh.options_digest {
+        findings.push("the profile or the render flags changed since the last render".into());
+    }
+    if recorded.renderer != fresh.renderer {
+        findings.push(format!(
+            "rendered by {}, checked with {}",
+            recorded.renderer, fresh.renderer
+        ));
+    }
+    findings
+}
+
+/// The objects in a render's files (every YAML file but the kustomizations).
+fn objects_of_files(files: &[(String, String)]) -> Vec<Object> {
+    let mut objects = Vec::new();
+    for (path, text) in files {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if !name.ends_with(".yaml") || name == "kustomization.yaml" {
+            continue;
+        }
+        let loaded = load::load_str(path, text, &Limits::default());
+        objects.extend(
+            loaded
+                .documents
+                .iter()
+                .map(|d| Object::from_value(d.root.to_json())),
+        );
+    }
+    objects
+}
+
 /// The files that a fresh render would add, change or delete, in path order.
 fn compare_files(
     expected: &[(String, String)],
@@ -441,6 +523,7 @@ fn regenerate_command(dir: &Path, paths: &[PathBuf], input: &InputArgs) -> Strin
         max_file_size,
         nodepools,
         allow_unschedulable,
+        gitops,
     } = input;
     let mut words = vec!["layer-render".to_string()];
     if let Some(profile) = profile {
@@ -464,6 +547,15 @@ fn regenerate_command(dir: &Path, paths: &[PathBuf], input: &InputArgs) -> Strin
     }
     if *allow_unschedulable {
         words.push("--allow-unschedulable".into());
+    }
+    if let Some(engine) = gitops {
+        words.push("--gitops".into());
+        words.push(
+            engine
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default(),
+        );
     }
     words.push("--out".into());
     words.push(quote(&path_word(dir)));
@@ -608,6 +700,7 @@ mod tests {
             max_file_size: 1024,
             nodepools: vec![PathBuf::from("pools")],
             allow_unschedulable: true,
+            gitops: Some(layer_render::profile::Engine::Flux),
         };
         let paths = [
             PathBuf::from("crs"),
@@ -616,7 +709,7 @@ mod tests {
         ];
         assert_eq!(
             regenerate_command(Path::new("rendered"), &paths, &input),
-            "layer-render --profile 'my profile.yaml' --namespace shop --strict --max-file-size 1024 --nodepools pools --allow-unschedulable --out rendered crs ./check -"
+            "layer-render --profile 'my profile.yaml' --namespace shop --strict --max-file-size 1024 --nodepools pools --allow-unschedulable --gitops flux --out rendered crs ./check -"
         );
     }
 
@@ -630,6 +723,7 @@ mod tests {
             max_file_size: Limits::default().max_file_bytes,
             nodepools: Vec::new(),
             allow_unschedulable: false,
+            gitops: None,
         };
         assert_eq!(
             regenerate_command(Path::new("out"), &[PathBuf::from("in")], &input),

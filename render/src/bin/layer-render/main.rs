@@ -15,7 +15,7 @@ use clap::{CommandFactory, Parser};
 use cli::{Cli, Command, DiscoverArgs, Format, InputArgs, RenderArgs};
 use layer_render::diagnostic::{Code, Diagnostic};
 use layer_render::load::{self, Limits};
-use layer_render::profile::{DEFAULT_PROFILE_YAML, Profile};
+use layer_render::profile::{DEFAULT_PROFILE_YAML, Engine, Profile};
 use layer_render::render::{RenderOptions, render};
 use layer_render::{api, discover, emit};
 
@@ -150,12 +150,17 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
     };
     let loaded = load::load_paths(&paths, &limits);
     let options = RenderOptions {
+        engine: input.gitops.unwrap_or(profile.gitops.engine),
         profile,
         namespace: input.namespace.clone(),
         strict: input.strict,
         nodepools,
         allow_unschedulable: input.allow_unschedulable,
     };
+    if options.engine == Engine::Flux && out.is_none() {
+        anyhow::bail!("--gitops flux writes a directory layout: add --out DIR");
+    }
+    let input_digest = emit::provenance::input_digest(&loaded.documents);
     let rendered = render(loaded.documents, loaded.diagnostics, &options);
     report(&rendered.diagnostics, input.format)?;
     if rendered.has_errors() {
@@ -163,7 +168,7 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
     }
     match out {
         Some(dir) => {
-            output::write_tree(&dir, &emit::tree(&rendered.objects))
+            output::write_tree(&dir, &options.out_files(&rendered.objects, input_digest))
                 .with_context(|| format!("cannot write {}", dir.display()))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -1,0 +1,147 @@
+//! `.layer-render.json`: what an `--out` tree was rendered from and what it holds.
+//!
+//! The renderer version, a digest of the render options (profile and flags), a digest of the
+//! input objects, and the hash of every file written. `layer-render check` reads it to tell a
+//! hand edit (a file whose content no longer has its recorded hash) from a stale render (other
+//! inputs or options). Nothing in it depends on the time, the machine or the paths the inputs
+//! were read from, so the same input gives the same file.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::hash::content_hash;
+use crate::load::Document;
+
+/// The file name, at the top of the tree.
+pub const FILE: &str = ".layer-render.json";
+
+/// The provenance record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provenance {
+    /// `layer-render <version>`.
+    pub renderer: String,
+    /// Digest of the profile and the flags that change the output.
+    pub options_digest: String,
+    /// Digest of the input objects, independent of file names and order.
+    pub input_digest: String,
+    /// Every file of the tree (but this one), to the hash of its bytes.
+    pub files: BTreeMap<String, String>,
+}
+
+/// The digest of input documents: the sorted hashes of each object's JSON, so neither file
+/// names, file order nor formatting change it.
+pub fn input_digest(documents: &[Document]) -> String {
+    let mut hashes: Vec<String> = documents
+        .iter()
+        .map(|d| content_hash(&d.root.to_json()))
+        .collect();
+    hashes.sort();
+    content_hash(&Value::from(hashes))
+}
+
+/// The hash of a file's bytes.
+pub fn file_hash(text: &str) -> String {
+    content_hash(&Value::String(text.to_string()))
+}
+
+impl Provenance {
+    /// The record of a tree's files.
+    pub fn new(files: &[(String, String)], options_digest: String, input_digest: String) -> Self {
+        Provenance {
+            renderer: format!("layer-render {}", env!("CARGO_PKG_VERSION")),
+            options_digest,
+            input_digest,
+            files: files
+                .iter()
+                .map(|(path, text)| (path.clone(), file_hash(text)))
+                .collect(),
+        }
+    }
+
+    /// The file's text: pretty JSON with sorted keys and a final newline.
+    pub fn to_text(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Parses the file's text.
+    pub fn parse(text: &str) -> Result<Provenance, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Files whose content no longer has its recorded hash, and recorded files that are gone,
+    /// given the files of a tree as they are on disk now.
+    pub fn hand_edits(&self, on_disk: &BTreeMap<String, String>) -> Vec<String> {
+        let mut edited = Vec::new();
+        for (path, hash) in &self.files {
+            match on_disk.get(path) {
+                Some(text) if file_hash(text) == *hash => {}
+                Some(_) => edited.push(format!("{path} was edited by hand")),
+                None => edited.push(format!("{path} was removed")),
+            }
+        }
+        for path in on_disk.keys().filter(|p| !self.files.contains_key(*p)) {
+            edited.push(format!("{path} was added by hand"));
+        }
+        edited
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::load::{Limits, load_str};
+
+    fn docs(text: &str, name: &str) -> Vec<Document> {
+        load_str(name, text, &Limits::default()).documents
+    }
+
+    #[test]
+    fn the_input_digest_ignores_file_names_order_and_formatting() {
+        let a = docs("kind: A\nx: 1\n---\nkind: B\n", "a.yaml");
+        let b = docs("kind: B\n---\n{x: 1,   kind: A}\n", "other/b.yml");
+        assert_eq!(input_digest(&a), input_digest(&b));
+        assert_ne!(
+            input_digest(&a),
+            input_digest(&docs("kind: A\nx: 2\n", "a.yaml"))
+        );
+    }
+
+    #[test]
+    fn hand_edits_added_and_removed_files_are_named() {
+        let files = vec![
+            ("a.yaml".to_string(), "a\n".to_string()),
+            ("b.yaml".to_string(), "b\n".to_string()),
+        ];
+        let record = Provenance::new(&files, "o".into(), "i".into());
+        let mut disk: BTreeMap<String, String> = files.into_iter().collect();
+        assert_eq!(record.hand_edits(&disk), Vec::<String>::new());
+        disk.insert("a.yaml".into(), "changed\n".into());
+        disk.remove("b.yaml");
+        disk.insert("c.yaml".into(), "new\n".into());
+        assert_eq!(
+            record.hand_edits(&disk),
+            [
+                "a.yaml was edited by hand",
+                "b.yaml was removed",
+                "c.yaml was added by hand"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_record_round_trips_through_its_text() {
+        let record = Provenance::new(&[("a.yaml".into(), "a\n".into())], "o".into(), "i".into());
+        assert_eq!(Provenance::parse(&record.to_text()).unwrap(), record);
+        assert!(
+            record
+                .to_text()
+                .starts_with("{\n  \"renderer\": \"layer-render ")
+        );
+    }
+}
