@@ -3,6 +3,7 @@
 // Tests may panic and unwrap: a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod argocd;
 mod chart;
 mod ci_recipes;
 mod diff;
