@@ -485,8 +485,13 @@ const APPLIER_LABELS: &[&str] = &[
     "helm.sh/chart",
 ];
 
-/// Annotations that only render writes (a hash of its own output).
-const RENDER_ANNOTATIONS: &[&str] = &["layer.hev.dev/render-hash"];
+/// Annotations that only one side writes: render's hash of its own output, and Helm's
+/// keep-on-uninstall policy (`workerKarpenter.keepOnUninstall`).
+const APPLIER_ANNOTATIONS: &[&str] = &["helm.sh/resource-policy", "layer.hev.dev/render-hash"];
+
+/// `workerKarpenter` keys that only the chart has: how Helm treats the objects, not what they
+/// are.
+const CHART_ONLY_KEYS: &[&str] = &["keepOnUninstall"];
 
 /// The NodePools and EC2NodeClasses, by `Kind/name`, without the applier's labels.
 fn karpenter_objects(objects: &[Value]) -> BTreeMap<String, Value> {
@@ -500,7 +505,7 @@ fn karpenter_objects(objects: &[Value]) -> BTreeMap<String, Value> {
                 labels.retain(|k, _| !APPLIER_LABELS.contains(&k.as_str()));
             }
             if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-                annotations.retain(|k, _| !RENDER_ANNOTATIONS.contains(&k.as_str()));
+                annotations.retain(|k, _| !APPLIER_ANNOTATIONS.contains(&k.as_str()));
                 if annotations.is_empty() {
                     meta.remove("annotations");
                 }
@@ -538,8 +543,10 @@ fn the_worker_karpenter_pools_equal_layer_renders_for_the_same_settings() {
         // with the chart's defaults where a profile replaces them, so the value sets spell
         // out every map they change (tags, limits).
         let values = read_yaml(&values_file(set));
-        let settings = values["workerKarpenter"].clone();
+        let mut settings = values["workerKarpenter"].clone();
         assert_eq!(settings["enabled"], true, "{set}");
+        let map = settings.as_object_mut().unwrap();
+        map.retain(|k, _| !CHART_ONLY_KEYS.contains(&k.as_str()));
         let profile = write(
             dir.path(),
             &format!("{set}-profile.json"),
@@ -611,6 +618,19 @@ fn the_default_worker_pools_are_upstreams() {
         class["spec"]["instanceProfile"],
         "KarpenterNodeInstanceProfile-demo"
     );
+    assert!(gpu["metadata"].get("annotations").is_none());
+    let kept = self::objects(&template(Some("karpenter-role")));
+    for (key, object) in kept
+        .iter()
+        .filter(|o| o["kind"] == "NodePool" || o["kind"] == "EC2NodeClass")
+        .map(|o| (kind_and_name(o), o))
+    {
+        assert_eq!(
+            object["metadata"]["annotations"],
+            json!({"helm.sh/resource-policy": "keep"}),
+            "{key}"
+        );
+    }
     // Off by default: the default install renders no Karpenter object.
     let defaults = self::objects(&template(None));
     assert!(karpenter_objects(&defaults).is_empty());
