@@ -18,3 +18,4 @@ mod robustness;
 mod security;
 mod third_party;
 mod tools;
+mod walkthrough;
