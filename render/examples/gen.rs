@@ -51,10 +51,10 @@ fn shape(kind: &'static str, i: usize) -> Shape {
         },
         max,
         push: i % 4 == 1,
-        paused: i % 17 == 0,
+        paused: i.is_multiple_of(17),
         cron: (i % 5 == 2).then(|| format!("{} {} * * *", i % 60, i % 24)),
         pod_spec: i % 3 == 1,
-        warm: (i % 6 == 0).then_some(600),
+        warm: i.is_multiple_of(6).then_some(600),
     }
 }
 
@@ -161,9 +161,9 @@ fn shared_yaml(n: usize) -> String {
 fn values_yaml(shapes: &[Shape]) -> String {
     let mut out = String::from("workloads:\n");
     for s in shapes {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "- {{kind: {}, name: {}, namespace: {}, pool: {}, mode: {}, min: {}, max: {}, push: {}, paused: {}, podSpec: {}, warm: {}, cron: \"{}\"}}\n",
+            "- {{kind: {}, name: {}, namespace: {}, pool: {}, mode: {}, min: {}, max: {}, push: {}, paused: {}, podSpec: {}, warm: {}, cron: \"{}\"}}",
             s.kind,
             s.name,
             s.namespace,
