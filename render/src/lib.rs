@@ -15,6 +15,7 @@ pub mod hash;
 pub mod karpenter;
 pub mod key;
 pub mod load;
+pub mod par;
 pub mod pools;
 pub mod profile;
 pub mod render;

@@ -117,6 +117,8 @@ pub fn render(
             options,
         ));
     }
+    // The input trees are done with: free them before the output grows.
+    drop(inputs);
     if options.strict {
         diagnostic::promote_warnings(&mut diagnostics);
     }

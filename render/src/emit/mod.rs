@@ -155,7 +155,32 @@ pub fn sort(objects: &mut [Object]) {
 
 /// One YAML stream of every object, in the order given.
 pub fn stream(objects: &[Object]) -> String {
-    yaml::to_stream(objects.iter().map(|o| &o.value))
+    // Objects are written on every core, then joined in order.
+    let texts = crate::par::map(objects, |o| yaml::to_string(&o.value));
+    let mut out = String::with_capacity(texts.iter().map(|t| t.len() + 4).sum());
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(text);
+    }
+    out
+}
+
+/// Writes the stream of [`stream`] to `out`, a slice of objects at a time, so the whole text
+/// never has to be in memory at once.
+pub fn write_stream(objects: &[Object], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    const SLICE: usize = 4096;
+    for (n, part) in objects.chunks(SLICE).enumerate() {
+        let texts = crate::par::map(part, |o| yaml::to_string(&o.value));
+        for (i, text) in texts.iter().enumerate() {
+            if n > 0 || i > 0 {
+                out.write_all(b"---\n")?;
+            }
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    Ok(())
 }
 
 /// The path of an object's file in an `--out` tree:
@@ -177,10 +202,8 @@ pub fn file_path(key: &ObjectKey) -> String {
 /// The files of an `--out` tree: one per object, plus `kustomization.yaml` listing them in
 /// apply order. `sortOptions: fifo` keeps kustomize from re-sorting them.
 pub fn tree(objects: &[Object]) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = objects
-        .iter()
-        .map(|o| (file_path(&o.key), yaml::to_string(&o.value)))
-        .collect();
+    let mut files: Vec<(String, String)> =
+        crate::par::map(objects, |o| (file_path(&o.key), yaml::to_string(&o.value)));
     let resources: Vec<Value> = files
         .iter()
         .map(|(p, _)| Value::String(p.clone()))

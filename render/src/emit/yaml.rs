@@ -36,7 +36,13 @@ pub fn to_stream<'a>(values: impl IntoIterator<Item = &'a Value>) -> String {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
 fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usize) {
@@ -169,21 +175,37 @@ fn is_literal_block_safe(s: &str) -> bool {
 
 /// True when `s` reads back as the same string without quotes under YAML 1.1 and 1.2.
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
-    if "-?:,[]{}#&*!|>'\"%@` \t".contains(first) {
-        // `-` and `.` starts are fine when not followed by a space or a number.
-        let ok_dash =
-            first == '-' && s.len() > 1 && !s[1..].starts_with([' ', '-']) && !looks_numeric(s);
+    if b"-?:,[]{}#&*!|>'\"%@` \t".contains(&first) {
+        // A `-` start is fine when not followed by a space, a dash or a number.
+        let ok_dash = first == b'-'
+            && bytes.len() > 1
+            && !matches!(bytes[1], b' ' | b'-')
+            && !looks_numeric(s);
         if !ok_dash {
             return false;
         }
     }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+    if matches!(bytes[bytes.len() - 1], b' ' | b':') {
         return false;
     }
-    if s.chars().any(|c| c.is_control() || "{}[],\"'`".contains(c)) {
+    // One pass for the characters that need quotes anywhere, and for ": " and " #".
+    let mut previous = 0u8;
+    for &b in bytes {
+        match b {
+            b'{' | b'}' | b'[' | b']' | b',' | b'"' | b'\'' | b'`' => return false,
+            b' ' if previous == b':' => return false,
+            b'#' if previous == b' ' => return false,
+            b if b < 0x20 || b == 0x7f => return false,
+            _ => {}
+        }
+        previous = b;
+    }
+    // Non-ASCII control characters (C1) need quotes too.
+    if !s.is_ascii() && s.chars().any(char::is_control) {
         return false;
     }
     !is_reserved_word(s) && !looks_numeric(s) && !looks_like_timestamp(s)
@@ -226,41 +248,42 @@ fn is_reserved_word(s: &str) -> bool {
 /// floats with exponents, `.inf`/`.nan`, underscores and base-60 forms.
 fn looks_numeric(s: &str) -> bool {
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if body.is_empty() {
+    let bytes = body.as_bytes();
+    // Most strings start with a letter: decide those without looking further.
+    let Some(&first) = bytes.first() else {
         return false;
-    }
-    let lower = body.to_ascii_lowercase();
-    if matches!(lower.as_str(), ".inf" | ".nan") {
-        return true;
-    }
-    if let Some(rest) = lower
-        .strip_prefix("0x")
-        .or_else(|| lower.strip_prefix("0o"))
-        .or_else(|| lower.strip_prefix("0b"))
-    {
-        return !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
-    }
-    let first = body.as_bytes()[0];
+    };
     if !(first.is_ascii_digit() || first == b'.') {
         return false;
     }
+    if body.eq_ignore_ascii_case(".inf") || body.eq_ignore_ascii_case(".nan") {
+        return true;
+    }
+    if bytes.len() > 2
+        && first == b'0'
+        && matches!(bytes[1], b'x' | b'X' | b'o' | b'O' | b'b' | b'B')
+    {
+        return bytes[2..]
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || *b == b'_');
+    }
     // Digits, dots, underscores, colons (base 60) and one exponent.
     let mut seen_digit = false;
-    let mut chars = lower.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '0'..='9' => seen_digit = true,
-            '.' | '_' | ':' => {}
-            'e' => {
-                if chars.peek().is_some_and(|n| *n == '-' || *n == '+') {
-                    chars.next();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'0'..=b'9' => seen_digit = true,
+            b'.' | b'_' | b':' => {}
+            b'e' | b'E' => {
+                let mut rest = &bytes[i + 1..];
+                if let [b'-' | b'+', tail @ ..] = rest {
+                    rest = tail;
                 }
-                return seen_digit
-                    && chars.clone().next().is_some()
-                    && chars.all(|c| c.is_ascii_digit());
+                return seen_digit && !rest.is_empty() && rest.iter().all(u8::is_ascii_digit);
             }
             _ => return false,
         }
+        i += 1;
     }
     seen_digit
 }

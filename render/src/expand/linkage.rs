@@ -51,56 +51,78 @@ fn label<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
     value.pointer("/metadata/labels")?.get(key)?.as_str()
 }
 
+/// The owner of a child: its namespace and the kind and name of its CR.
+type Owner = (Option<String>, String, String);
+
+fn owner(object: &Object) -> Option<Owner> {
+    match (
+        label(&object.value, LABEL_MANAGED_BY),
+        label(&object.value, LABEL_OWNER_KIND),
+        label(&object.value, LABEL_OWNER_NAME),
+    ) {
+        (Some(MANAGED_BY), Some(kind), Some(name)) => Some((
+            object.key.namespace.clone(),
+            kind.to_string(),
+            name.to_string(),
+        )),
+        _ => None,
+    }
+}
+
 /// Stamps every hash. Children are objects labelled as managed by render with an owner.
+/// Hashing dominates and each object hashes on its own, so it runs on every core.
 pub fn link(objects: &mut [Object]) {
-    // (namespace, owner kind, owner name) -> Kind/name -> hash
-    let mut children: BTreeMap<(Option<String>, String, String), BTreeMap<String, String>> =
-        BTreeMap::new();
-    for object in objects.iter_mut() {
-        let owner = match (
-            label(&object.value, LABEL_MANAGED_BY),
-            label(&object.value, LABEL_OWNER_KIND),
-            label(&object.value, LABEL_OWNER_NAME),
-        ) {
-            (Some(MANAGED_BY), Some(kind), Some(name)) => (kind.to_string(), name.to_string()),
-            _ => continue,
-        };
-        // Children carry no render-hash yet, so their content is hashed as it is.
-        let hash = content_hash(&object.value);
-        if let Some(map) = annotations(&mut object.value) {
-            map.insert(ANNOTATION_RENDER_HASH.into(), Value::String(hash.clone()));
+    // Children carry no render-hash yet, so their content is hashed as it is.
+    crate::par::for_each_mut(objects, |object| {
+        if owner(object).is_some() {
+            let hash = content_hash(&object.value);
+            if let Some(map) = annotations(&mut object.value) {
+                map.insert(ANNOTATION_RENDER_HASH.into(), Value::String(hash));
+            }
         }
-        children
-            .entry((object.key.namespace.clone(), owner.0, owner.1))
-            .or_default()
-            .insert(format!("{}/{}", object.key.kind, object.key.name), hash);
+    });
+    let mut children: BTreeMap<Owner, BTreeMap<String, String>> = BTreeMap::new();
+    for object in objects.iter() {
+        let Some(owner) = owner(object) else { continue };
+        let hash = object
+            .value
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(ANNOTATION_RENDER_HASH));
+        if let Some(Value::String(hash)) = hash {
+            children.entry(owner).or_default().insert(
+                format!("{}/{}", object.key.kind, object.key.name),
+                hash.clone(),
+            );
+        }
     }
     // Only the five kinds render reads: a passed-through Warehouse stays untouched.
-    for object in objects
-        .iter_mut()
-        .filter(|o| Stage::of(&o.key) == Stage::CustomResources)
-    {
+    let children = &children;
+    crate::par::for_each_mut(objects, |object| {
+        if Stage::of(&object.key) != Stage::CustomResources {
+            return;
+        }
         let hash = spec_hash(&object.value);
-        let owned = children.remove(&(
+        let id = (
             object.key.namespace.clone(),
             object.key.kind.clone(),
             object.key.name.clone(),
-        ));
+        );
+        let owned = children.get(&id);
         let Some(map) = annotations(&mut object.value) else {
-            continue;
+            return;
         };
         map.insert(ANNOTATION_SPEC_HASH.into(), Value::String(hash));
         if let Some(owned) = owned {
             let json: Map<String, Value> = owned
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect();
             map.insert(
                 ANNOTATION_CHILDREN.into(),
                 Value::String(canonical_json(&Value::Object(json))),
             );
         }
-    }
+    });
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::api::InfraRules;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::Object;
 use crate::karpenter::{EC2_NODE_CLASS_KIND, NODEPOOL_KIND, NodePool};
+use crate::par;
 use crate::pools;
 use crate::profile::Profile;
 use crate::schedule::{self, WorkerPod};
@@ -55,35 +56,31 @@ pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
         .filter(|o| o.key.group == crate::key::HEV_GROUP && o.key.kind == WAREHOUSE_KIND)
         .map(|o| ((o.key.namespace.as_deref(), o.key.name.as_str()), &o.object))
         .collect();
+    // Each workload expands on its own, so they spread over the cores; results keep input
+    // order.
+    let pipelines = par::map(&inputs.pipelines, |p| {
+        let w = Workload::of_pipeline(&p.object);
+        let mut objects = Vec::new();
+        let mut out = Vec::new();
+        let worker = expand_workload(p, &w, &pools, profile, &warehouses, &mut objects, &mut out);
+        objects.push(cr_object(p));
+        (objects, out, worker)
+    });
+    let functions = par::map(&inputs.functions, |f| {
+        let w = Workload::of_function(&f.object);
+        let mut objects = Vec::new();
+        let mut out = Vec::new();
+        let worker = expand_workload(f, &w, &pools, profile, &warehouses, &mut objects, &mut out);
+        objects.push(cr_object(f));
+        (objects, out, worker)
+    });
     let mut objects = Vec::new();
     let mut out = Vec::new();
     let mut workers = Vec::new();
-
-    for p in &inputs.pipelines {
-        let w = Workload::of_pipeline(&p.object);
-        workers.extend(expand_workload(
-            p,
-            &w,
-            &pools,
-            profile,
-            &warehouses,
-            &mut objects,
-            &mut out,
-        ));
-        objects.push(cr_object(p));
-    }
-    for f in &inputs.functions {
-        let w = Workload::of_function(&f.object);
-        workers.extend(expand_workload(
-            f,
-            &w,
-            &pools,
-            profile,
-            &warehouses,
-            &mut objects,
-            &mut out,
-        ));
-        objects.push(cr_object(f));
+    for (o, d, w) in pipelines.into_iter().chain(functions) {
+        objects.extend(o);
+        out.extend(d);
+        workers.extend(w);
     }
     let mut node_pools = Vec::new();
     if profile.karpenter.enabled {
@@ -100,7 +97,7 @@ pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
     node_pools.extend(given);
     out.extend(found);
     objects.extend(inputs.vector_stores.iter().map(cr_object));
-    objects.extend(inputs.indexes.iter().map(cr_object));
+    objects.extend(par::map(&inputs.indexes, cr_object));
     objects.extend(inputs.infra_rules.iter().map(cr_object));
     objects.extend(inputs.pass_through.iter().map(|o| Object {
         key: o.key.clone(),

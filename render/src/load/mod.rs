@@ -100,35 +100,54 @@ impl Loaded {
     }
 }
 
-/// Loads every path. `-` reads stdin.
+/// One source to read, in command-line order.
+enum Source {
+    Stdin,
+    File(PathBuf),
+    Unreadable(Box<Diagnostic>),
+}
+
+/// Loads every path. `-` reads stdin. Files parse on every core; documents and diagnostics
+/// come back in the order of the paths and of the files in each directory.
 pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
-    let mut loaded = Loaded::default();
+    let mut sources = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
+            sources.push(Source::Stdin);
+            continue;
+        }
+        match collect_files(path) {
+            Ok(files) => sources.extend(files.into_iter().map(Source::File)),
+            Err(diagnostic) => sources.push(Source::Unreadable(diagnostic)),
+        }
+    }
+    let parts = crate::par::map(&sources, |source| match source {
+        Source::Stdin => {
             let mut bytes = Vec::new();
             let read = std::io::stdin()
                 .lock()
                 .take(limits.max_file_bytes + 1)
                 .read_to_end(&mut bytes);
             match read {
-                Ok(_) => loaded.extend(load_bytes("-", &bytes, limits)),
-                Err(err) => loaded.diagnostics.push(Diagnostic::new(
-                    Code::Io,
-                    format!("cannot read stdin: {err}"),
-                )),
+                Ok(_) => load_bytes("-", &bytes, limits),
+                Err(err) => Loaded {
+                    documents: Vec::new(),
+                    diagnostics: vec![Diagnostic::new(
+                        Code::Io,
+                        format!("cannot read stdin: {err}"),
+                    )],
+                },
             }
-            continue;
         }
-        let files = match collect_files(path) {
-            Ok(files) => files,
-            Err(diagnostic) => {
-                loaded.diagnostics.push(*diagnostic);
-                continue;
-            }
-        };
-        for file in files {
-            loaded.extend(load_file(&file, limits));
-        }
+        Source::File(file) => load_file(file, limits),
+        Source::Unreadable(diagnostic) => Loaded {
+            documents: Vec::new(),
+            diagnostics: vec![(**diagnostic).clone()],
+        },
+    });
+    let mut loaded = Loaded::default();
+    for part in parts {
+        loaded.extend(part);
     }
     loaded
 }

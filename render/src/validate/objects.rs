@@ -87,7 +87,9 @@ pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec
     let mut inputs = Inputs::default();
     let mut out = Vec::new();
     let mut schemas: HashMap<HevKind, Value> = HashMap::new();
-    let mut seen: HashMap<(String, String, Option<String>, String), Document> = HashMap::new();
+    // Where each identity was first defined; a span, not the document, keeps memory flat.
+    let mut seen: HashMap<(String, String, Option<String>, String), crate::diagnostic::Span> =
+        HashMap::new();
 
     for doc in documents {
         let Some((api_version, kind)) = type_meta(&doc, &mut out) else {
@@ -118,7 +120,7 @@ pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec
             key.name.clone(),
         );
         if let Some(first) = seen.get(&identity) {
-            let first_at = first.span(first.root.pos);
+            let first_at = first;
             out.push(
                 Diagnostic::new(
                     Code::DuplicateObject,
@@ -129,7 +131,7 @@ pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec
             );
             continue;
         }
-        seen.insert(identity, doc.clone());
+        seen.insert(identity, doc.span(doc.root.pos));
 
         let Some(hev) = hev else {
             let value = doc.root.to_json();
