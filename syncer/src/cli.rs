@@ -59,6 +59,10 @@ pub struct Cli {
     /// How often every CR is evaluated again even without events (stall deadlines fire on it).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub resync_interval: Duration,
+    /// Bound on one API request: its answer must start, and (except for watch streams) end,
+    /// within this time, or it is retried with backoff.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub api_timeout: Duration,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
@@ -110,6 +114,7 @@ impl Cli {
             probe_timeout,
             max_replicas_ceiling,
             resync_interval,
+            api_timeout,
             ..
         } = &self;
         for (name, d) in [
@@ -117,6 +122,7 @@ impl Cli {
             ("probe-interval", probe_interval),
             ("probe-timeout", probe_timeout),
             ("resync-interval", resync_interval),
+            ("api-timeout", api_timeout),
         ] {
             if d.is_zero() {
                 return Err(OptionsError::ZeroDuration(name));
@@ -195,6 +201,19 @@ mod tests {
         assert_eq!(cli.lease_name, "layer-syncer");
         assert!(!cli.no_probe && !cli.leader_elect);
         assert_eq!(cli.log_format, LogFormat::Json);
+        assert_eq!(cli.api_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_api_timeout_takes_a_duration_and_must_be_positive() {
+        let cli = parse(&["--api-timeout", "2m"]).unwrap();
+        assert_eq!(cli.api_timeout, Duration::from_secs(120));
+        assert!(parse(&["--api-timeout", "30"]).is_err());
+        let zero = parse(&["--api-timeout", "0s"]).unwrap();
+        assert_eq!(
+            zero.validate().unwrap_err(),
+            OptionsError::ZeroDuration("api-timeout")
+        );
     }
 
     #[test]
@@ -250,6 +269,8 @@ mod tests {
             "50",
             "--resync-interval",
             "1m",
+            "--api-timeout",
+            "10s",
             "--log-format",
             "text",
         ])

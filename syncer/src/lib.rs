@@ -5,9 +5,11 @@
 //! creates, changes and deletes nothing else. The layers run one way: [`watch`] keeps caches
 //! and says which CRs an event touches; [`readiness`] turns a CR and what is cached into its
 //! status with pure functions; [`status`] skips unchanged statuses and applies the rest.
-//! [`probe`], [`http`] and [`leader`] are the operational parts, [`cli`] the flags.
+//! [`probe`], [`http`] and [`leader`] are the operational parts, [`client`] bounds every API
+//! request by `--api-timeout`, and [`cli`] holds the flags.
 
 pub mod cli;
+pub mod client;
 pub mod http;
 pub mod leader;
 pub mod metrics;

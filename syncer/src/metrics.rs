@@ -9,6 +9,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -23,6 +24,8 @@ pub struct Metrics {
     skipped: Family<Labels, Counter>,
     errors: Family<Labels, Counter>,
     duration: Histogram,
+    tracked: Gauge,
+    resyncs: Counter,
 }
 
 impl Default for Metrics {
@@ -40,6 +43,8 @@ impl Metrics {
         let skipped = Family::<Labels, Counter>::default();
         let errors = Family::<Labels, Counter>::default();
         let duration = Histogram::new(exponential_buckets(0.000_05, 4.0, 10));
+        let tracked = Gauge::default();
+        let resyncs = Counter::default();
         registry.register(
             "reconciles",
             "Status evaluations, by kind",
@@ -65,6 +70,16 @@ impl Metrics {
             "Time to evaluate one CR's status",
             duration.clone(),
         );
+        registry.register(
+            "tracked_objects",
+            "CRs the status index keeps state for (stall clocks, writes in flight)",
+            tracked.clone(),
+        );
+        registry.register(
+            "resyncs",
+            "Evaluations of every CR (the periodic resync, a relist, a leadership change)",
+            resyncs.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             reconciles,
@@ -72,6 +87,8 @@ impl Metrics {
             skipped,
             errors,
             duration,
+            tracked,
+            resyncs,
         }
     }
 
@@ -108,6 +125,16 @@ impl Metrics {
             .inc();
     }
 
+    /// The number of CRs the status index keeps state for.
+    pub fn tracked(&self, n: usize) {
+        self.tracked.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// One evaluation of every CR.
+    pub fn resynced(&self) {
+        self.resyncs.inc();
+    }
+
     /// The OpenMetrics text of every series.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -129,6 +156,8 @@ mod tests {
         m.written("Pipeline", true);
         m.skipped("Index");
         m.write_error("conflict");
+        m.tracked(3);
+        m.resynced();
         let text = m.encode();
         assert!(
             text.contains("layer_syncer_reconciles_total{kind=\"Pipeline\"} 1"),
@@ -152,5 +181,7 @@ mod tests {
             text.contains("layer_syncer_reconcile_duration_seconds_count 1"),
             "{text}"
         );
+        assert!(text.contains("layer_syncer_tracked_objects 3"), "{text}");
+        assert!(text.contains("layer_syncer_resyncs_total 1"), "{text}");
     }
 }

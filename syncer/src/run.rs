@@ -17,7 +17,7 @@ use crate::probe::{ProbeOptions, ProbeResults, run_prober};
 use crate::status::controller::{ControllerIo, run_controller};
 use crate::status::index::{IndexOptions, StatusIndex};
 use crate::status::writer::{Backoff, run_writer};
-use crate::watch::{WatchOptions, caches, spawn_watchers};
+use crate::watch::{WatchBackoff, WatchOptions, caches, spawn_watchers};
 
 /// How long a shutdown waits for queued status writes.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,6 +75,7 @@ impl SyncConfig {
                 namespace: cli.namespace.clone(),
                 document_cache_namespace: release_namespace.to_string(),
                 document_cache_name: cli.document_cache_statefulset.clone(),
+                backoff: WatchBackoff::default(),
             },
             index: IndexOptions {
                 stall_after: cli.stall_after,
@@ -134,7 +135,7 @@ pub async fn sync(
         config.backoff,
         metrics.clone(),
     ));
-    let index = StatusIndex::new(caches, probes, config.index, metrics);
+    let index = StatusIndex::new(caches, probes, config.index, metrics.clone());
     run_controller(
         index,
         ControllerIo {
@@ -144,6 +145,7 @@ pub async fn sync(
             leader,
             ready,
             resync: config.resync,
+            metrics: metrics.clone(),
         },
         shutdown,
     )
@@ -176,7 +178,7 @@ async fn client(opts: &Options) -> Result<Client, Error> {
             .await
             .map_err(Error::Kubeconfig)?
     };
-    Client::try_from(config).map_err(Error::Client)
+    crate::client::build(config, cli.api_timeout).map_err(Error::Client)
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -2,7 +2,7 @@
 //! tick, evaluates the CRs they name once every cache has synced, and hands the updates to the
 //! writer. Evaluation never waits on the API.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +14,9 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 
 use super::index::StatusIndex;
-use super::{Feedback, Update};
+use super::index::evaluation_rank;
+use super::{Command, Feedback};
+use crate::metrics::Metrics;
 use crate::watch::{Dirty, Signal, Watched, all_synced};
 
 /// The channels and knobs of the loop.
@@ -24,13 +26,15 @@ pub struct ControllerIo {
     /// From the writer.
     pub feedback: UnboundedReceiver<Feedback>,
     /// To the writer.
-    pub updates: UnboundedSender<Update>,
+    pub updates: UnboundedSender<Command>,
     /// Whether this replica holds the lease (always true without `--leader-elect`).
     pub leader: watch::Receiver<bool>,
     /// Set once every cache has synced (`/readyz`).
     pub ready: Arc<AtomicBool>,
     /// How often every CR is evaluated again, so stall deadlines fire without events.
     pub resync: Duration,
+    /// Where the number of tracked CRs is reported.
+    pub metrics: Metrics,
 }
 
 /// Runs until `shutdown` resolves or the signal channel closes.
@@ -46,6 +50,7 @@ pub async fn run_controller(
         mut leader,
         ready,
         resync,
+        metrics,
     } = io;
     tokio::pin!(shutdown);
     let mut states: BTreeMap<Watched, Signal> = BTreeMap::new();
@@ -61,11 +66,11 @@ pub async fn run_controller(
                 Some(s) => handle(&mut index, &mut states, &mut dirty, s),
                 None => return,
             },
-            Some(f) = feedback.recv() => {
-                if let Feedback::Dropped(key) = f {
-                    index.forget_pending(&key);
-                }
-            }
+            Some(f) = feedback.recv() => match f {
+                Feedback::Dropped(key) => index.forget_pending(&key),
+                Feedback::Gone(key) => index.mark_gone(&key),
+                Feedback::Written(_) => {}
+            },
             changed = leader.changed(), if leader_open => match changed {
                 Ok(()) => {
                     let is_leader = *leader.borrow_and_update();
@@ -87,18 +92,26 @@ pub async fn run_controller(
         if !ready.swap(true, Ordering::SeqCst) {
             tracing::info!("caches synced; writing status");
         }
-        let keys: BTreeSet<ObjectKey> = if dirty.contains(&Dirty::Everything) {
-            index.expand(&Dirty::Everything).into_iter().collect()
+        let everything = dirty.contains(&Dirty::Everything);
+        let keys: BTreeSet<(u8, ObjectKey)> = if everything {
+            index.expand(&Dirty::Everything)
         } else {
             dirty.iter().flat_map(|d| index.expand(d)).collect()
-        };
+        }
+        .into_iter()
+        .map(|k| (evaluation_rank(&k), k))
+        .collect();
         dirty.clear();
+        if everything {
+            let present: HashSet<&ObjectKey> = keys.iter().map(|(_, k)| k).collect();
+            index.retain(&present);
+        }
         let now = Timestamp::now();
         let is_leader = *leader.borrow();
-        for key in keys {
+        for (_, key) in keys {
             if let Some(update) = index.evaluate(&key, now) {
                 if is_leader {
-                    if updates.send(update).is_err() {
+                    if updates.send(Command::Apply(update)).is_err() {
                         return;
                     }
                 } else {
@@ -106,6 +119,15 @@ pub async fn run_controller(
                 }
             }
         }
+        for key in index.take_settled() {
+            if updates.send(Command::Cancel(key)).is_err() {
+                return;
+            }
+        }
+        if everything {
+            metrics.resynced();
+        }
+        metrics.tracked(index.tracked());
     }
 }
 

@@ -5,8 +5,20 @@
 //! never calls the API. A status is skipped when it equals the live one with timestamps
 //! ignored, or when it equals the update already sent for the same cached object version (the
 //! watch has not caught up with our write yet).
+//!
+//! Three rules keep writes to one per change:
+//! - VectorStores are evaluated before Indexes ([`evaluation_rank`]), and an Index reads the
+//!   status just sent for its store rather than the one the watch has not delivered yet, so
+//!   a store and its Indexes settle in one round.
+//! - A write answered 404 ([`StatusIndex::mark_gone`]) is not sent again while the cache
+//!   still holds that version of the CR: it was deleted and the watch will say so.
+//! - When the live status catches up with a sent update, the key is reported
+//!   ([`StatusIndex::take_settled`]) so the writer can drop a retry it no longer needs.
+//!
+//! The index keeps state only for CRs in the caches: a deleted CR is forgotten when its
+//! deletion is seen, and a full evaluation forgets CRs a relist no longer returns.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use k8s_openapi::api::core::v1::Service;
@@ -15,7 +27,8 @@ use kube::Resource;
 use kube::api::DynamicObject;
 use kube::runtime::reflector::{ObjectRef, Store};
 use layer_render::api::{
-    ComputePool, FunctionStatus, HevKind, IndexStatus, InfraRules, InfraRulesStatus,
+    ComputePool, FunctionStatus, HevKind, IndexStatus, InfraRules, InfraRulesStatus, VectorStore,
+    VectorStoreStatus,
 };
 use layer_render::key::ObjectKey;
 use layer_render::pools;
@@ -50,6 +63,18 @@ pub struct IndexOptions {
 struct Pending {
     comparable: Value,
     resource_version: Option<String>,
+    /// The write was answered 404: the CR is gone, at least at this resource version.
+    gone: bool,
+}
+
+/// The order in which CRs are evaluated in one round: VectorStores, then the Indexes that
+/// resolve to them, then everything else.
+pub fn evaluation_rank(key: &ObjectKey) -> u8 {
+    match key.kind.as_str() {
+        "VectorStore" => 0,
+        "Index" => 1,
+        _ => 2,
+    }
 }
 
 /// Cached state in, status updates out.
@@ -62,6 +87,7 @@ pub struct StatusIndex {
     karpenter_installed: bool,
     progress: HashMap<ObjectKey, Progress>,
     pending: HashMap<ObjectKey, Pending>,
+    settled: Vec<ObjectKey>,
 }
 
 impl StatusIndex {
@@ -77,6 +103,7 @@ impl StatusIndex {
             karpenter_installed: true,
             progress: HashMap::new(),
             pending: HashMap::new(),
+            settled: Vec::new(),
         }
     }
 
@@ -102,22 +129,48 @@ impl StatusIndex {
         self.pending.clear();
     }
 
+    /// Records that the write for `key` was answered 404: the CR is gone. Its status is not
+    /// sent again until the cache holds another version of it (or forgets it).
+    pub fn mark_gone(&mut self, key: &ObjectKey) {
+        if let Some(p) = self.pending.get_mut(key) {
+            p.gone = true;
+        }
+    }
+
+    /// The keys whose live status caught up with the update sent for them since the last
+    /// call: any write still queued or retried for them is no longer needed.
+    pub fn take_settled(&mut self) -> Vec<ObjectKey> {
+        std::mem::take(&mut self.settled)
+    }
+
+    /// Forgets every CR not in `present` (after a full evaluation: a relist may have hidden
+    /// deletions, whose CRs would otherwise be remembered forever).
+    pub fn retain(&mut self, present: &HashSet<&ObjectKey>) {
+        self.progress.retain(|k, _| present.contains(k));
+        self.pending.retain(|k, _| present.contains(k));
+    }
+
+    /// How many CRs the index keeps state for.
+    pub fn tracked(&self) -> usize {
+        self.progress.len()
+            + self
+                .pending
+                .keys()
+                .filter(|k| !self.progress.contains_key(*k))
+                .count()
+    }
+
     /// The CRs a [`Dirty`] names, resolved against the caches.
     pub fn expand(&self, dirty: &Dirty) -> Vec<ObjectKey> {
         let c = &self.caches;
         let keys_of = |kind: HevKind, ns: Option<&str>| -> Vec<ObjectKey> {
-            let metas: Vec<_> = match kind {
-                HevKind::VectorStore => metas(&c.vector_stores),
-                HevKind::Index => metas(&c.indexes),
-                HevKind::InfraRules => metas(&c.infra_rules),
-                HevKind::Pipeline => metas(&c.pipelines),
-                HevKind::Function => metas(&c.functions),
-            };
-            metas
-                .into_iter()
-                .filter(|m| ns.is_none() || m.namespace.as_deref() == ns)
-                .map(|m| cr_key(kind, &m))
-                .collect()
+            match kind {
+                HevKind::VectorStore => keys(&c.vector_stores, kind, ns),
+                HevKind::Index => keys(&c.indexes, kind, ns),
+                HevKind::InfraRules => keys(&c.infra_rules, kind, ns),
+                HevKind::Pipeline => keys(&c.pipelines, kind, ns),
+                HevKind::Function => keys(&c.functions, kind, ns),
+            }
         };
         match dirty {
             Dirty::One(key) => vec![key.clone()],
@@ -153,9 +206,19 @@ impl StatusIndex {
         };
         self.metrics
             .reconciled(kind.kind_str(), started.elapsed().as_secs_f64());
+        if let Some(p) = self.pending.get(key)
+            && p.gone
+            && p.resource_version == resource_version
+        {
+            // Deleted while its status was written; the watch has not said so yet.
+            self.metrics.skipped(kind.kind_str());
+            return None;
+        }
         let comparable = without_times(&desired);
         if without_times(&live) == comparable {
-            self.pending.remove(key);
+            if self.pending.remove(key).is_some() {
+                self.settled.push(key.clone());
+            }
             self.metrics.skipped(kind.kind_str());
             return None;
         }
@@ -171,6 +234,7 @@ impl StatusIndex {
             Pending {
                 comparable,
                 resource_version,
+                gone: false,
             },
         );
         Some(Update {
@@ -181,6 +245,18 @@ impl StatusIndex {
                 "status": desired,
             }),
         })
+    }
+
+    /// The store with the status last sent for it, when that write is still in flight.
+    fn with_sent_status(&self, store: &VectorStore) -> VectorStore {
+        let mut store = store.clone();
+        let key = cr_key(HevKind::VectorStore, &store.metadata);
+        if let Some(p) = self.pending.get(&key).filter(|p| !p.gone)
+            && let Ok(status) = serde_json::from_value::<VectorStoreStatus>(p.comparable.clone())
+        {
+            store.status = Some(status);
+        }
+        store
     }
 
     fn finish<S: HevStatus>(
@@ -294,7 +370,12 @@ impl StatusIndex {
             max_replicas_ceiling: self.opts.max_replicas_ceiling,
             keda_installed: self.keda_installed,
         };
-        let indexes = self.caches.indexes.state();
+        // Only a Function with an indexSelector reads the Indexes.
+        let indexes = if cr.spec.index_selector.is_some() {
+            self.caches.indexes.state()
+        } else {
+            Vec::new()
+        };
         let index_refs: Vec<_> = indexes.iter().map(|i| &**i).collect();
         let mut held = Held::default();
         let children = self.children("Function", ns, &key.name, &mut held);
@@ -355,11 +436,14 @@ impl StatusIndex {
             .map(|i| &**i)
             .collect();
         let all_stores = self.caches.vector_stores.state();
-        let stores: Vec<_> = all_stores
+        // A store whose status was just sent counts with that status: the Index then settles
+        // in the same round instead of waiting for the watch to deliver the store's write.
+        let stores: Vec<VectorStore> = all_stores
             .iter()
             .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
-            .map(|s| &**s)
+            .map(|s| self.with_sent_status(s))
             .collect();
+        let stores: Vec<&VectorStore> = stores.iter().collect();
         let assessment = index::assess(&cr, &peers, &stores);
         // metadata and snapshot are the gateway's.
         let live = IndexStatus {
@@ -424,11 +508,18 @@ struct Held {
     trigger_authentication: Option<std::sync::Arc<DynamicObject>>,
 }
 
-fn metas<K: Resource + Clone>(store: &Store<K>) -> Vec<kube::core::ObjectMeta>
+/// The keys of the cached CRs of `kind`, in `ns` when given.
+fn keys<K: Resource + Clone>(store: &Store<K>, kind: HevKind, ns: Option<&str>) -> Vec<ObjectKey>
 where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
-    store.state().iter().map(|o| o.meta().clone()).collect()
+    store
+        .state()
+        .iter()
+        .map(|o| o.meta())
+        .filter(|m| ns.is_none() || m.namespace.as_deref() == ns)
+        .map(|m| cr_key(kind, m))
+        .collect()
 }
 
 fn to_value<S: serde::Serialize>(s: &S) -> Value {
@@ -565,5 +656,116 @@ mod tests {
         );
         assert_eq!(index.expand(&Dirty::All(HevKind::Index)).len(), 2);
         assert_eq!(index.expand(&Dirty::Everything).len(), 2);
+    }
+
+    /// The embed Pipeline and its children, ready, in fresh caches.
+    fn ready_pipeline() -> (StatusIndex, crate::watch::Writers, Pipeline) {
+        let (caches, mut w) = caches();
+        let r = rendered(PIPELINE);
+        let mut cr = r.pipeline("embed");
+        cr.metadata.resource_version = Some("1".into());
+        w.pipelines.apply_watcher_event(&Event::Apply(cr.clone()));
+        w.deployments
+            .apply_watcher_event(&Event::Apply(r.deployment("embed-worker", 1)));
+        w.scaled_objects
+            .apply_watcher_event(&Event::Apply(r.scaled_object("embed-worker", "True")));
+        w.trigger_authentications
+            .apply_watcher_event(&Event::Apply(r.trigger_authentication("embed-worker")));
+        let index = StatusIndex::new(caches, ProbeResults::disabled(), options(), Metrics::new());
+        (index, w, cr)
+    }
+
+    #[test]
+    fn an_index_is_written_once_when_its_store_is_written_in_the_same_round() {
+        // Regression: Indexes were evaluated against the store's live status, which had not
+        // caught up with the store's own write yet, so every Index was first written
+        // StoreNotReady, then StoreReady.
+        let (caches, mut w) = caches();
+        let store = rendered(STORE).vector_store("turbopuffer-default");
+        w.vector_stores
+            .apply_watcher_event(&Event::Apply(store.clone()));
+        w.indexes
+            .apply_watcher_event(&Event::Apply(rendered(INDEX).index("products")));
+        let mut index =
+            StatusIndex::new(caches, ProbeResults::disabled(), options(), Metrics::new());
+        let mut keys = index.expand(&Dirty::Everything);
+        keys.sort_by_key(evaluation_rank);
+        assert_eq!(
+            keys.iter().map(|k| k.kind.as_str()).collect::<Vec<_>>(),
+            ["VectorStore", "Index"]
+        );
+        let store_update = index.evaluate(&keys[0], clock().now).unwrap();
+        assert_eq!(
+            store_update.body["status"]["conditions"][0]["status"],
+            "True"
+        );
+        let index_update = index.evaluate(&keys[1], clock().now).unwrap();
+        assert_eq!(
+            index_update.body["status"]["conditions"][0]["reason"],
+            "StoreReady"
+        );
+        // The store's write comes back through the watch: the Index has nothing new to say.
+        let mut written = store;
+        written.status = Some(serde_json::from_value(store_update.body["status"].clone()).unwrap());
+        written.metadata.resource_version = Some("2".into());
+        w.vector_stores.apply_watcher_event(&Event::Apply(written));
+        assert_eq!(index.evaluate(&keys[0], later(1).now), None);
+        assert_eq!(index.evaluate(&keys[1], later(1).now), None);
+    }
+
+    #[test]
+    fn a_write_answered_404_is_not_sent_again_until_the_cache_holds_another_version() {
+        let (mut index, mut w, cr) = ready_pipeline();
+        assert!(index.evaluate(&key(), clock().now).is_some());
+        index.mark_gone(&key());
+        // Its children are pruned before the watch reports the CR deleted: still nothing.
+        let r = rendered(PIPELINE);
+        w.deployments
+            .apply_watcher_event(&Event::Delete(r.deployment("embed-worker", 1)));
+        assert_eq!(index.evaluate(&key(), later(1).now), None);
+        assert_eq!(index.tracked(), 1);
+        // Recreated under the same name: a new version, written again.
+        let mut again = cr.clone();
+        again.metadata.resource_version = Some("7".into());
+        w.pipelines
+            .apply_watcher_event(&Event::Apply(again.clone()));
+        let u = index.evaluate(&key(), later(2).now).unwrap();
+        assert_eq!(u.body["status"]["conditions"][0]["reason"], "ChildMissing");
+        // Deleted: forgotten.
+        w.pipelines.apply_watcher_event(&Event::Delete(again));
+        assert_eq!(index.evaluate(&key(), later(3).now), None);
+        assert_eq!(index.tracked(), 0);
+    }
+
+    #[test]
+    fn a_full_evaluation_forgets_crs_the_caches_no_longer_hold() {
+        let (mut index, mut w, cr) = ready_pipeline();
+        assert!(index.evaluate(&key(), clock().now).is_some());
+        assert_eq!(index.tracked(), 1);
+        // A relist that no longer returns the CR replaces the cache without a Delete event.
+        w.pipelines.apply_watcher_event(&Event::Init);
+        w.pipelines.apply_watcher_event(&Event::InitDone);
+        let keys = index.expand(&Dirty::Everything);
+        assert!(keys.is_empty());
+        index.retain(&keys.iter().collect());
+        assert_eq!(index.tracked(), 0);
+        drop(cr);
+    }
+
+    #[test]
+    fn a_live_status_that_caught_up_with_the_sent_one_is_reported_settled() {
+        let (mut index, mut w, cr) = ready_pipeline();
+        let sent = index.evaluate(&key(), clock().now).unwrap();
+        assert_eq!(index.take_settled(), []);
+        let mut written = cr;
+        written.status = Some(serde_json::from_value(sent.body["status"].clone()).unwrap());
+        written.metadata.resource_version = Some("2".into());
+        w.pipelines.apply_watcher_event(&Event::Apply(written));
+        assert_eq!(index.evaluate(&key(), later(1).now), None);
+        assert_eq!(index.take_settled(), [key()]);
+        assert_eq!(index.take_settled(), []);
+        // Nothing was in flight any more: a second unchanged evaluation settles nothing.
+        assert_eq!(index.evaluate(&key(), later(2).now), None);
+        assert_eq!(index.take_settled(), []);
     }
 }

@@ -27,12 +27,24 @@ pub struct Update {
     pub body: Value,
 }
 
+/// What the controller tells the writer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Apply this status (replacing any older one still queued for the same CR).
+    Apply(Update),
+    /// The live status already equals the newest one computed for this CR: drop whatever is
+    /// still queued or waiting for a retry for it.
+    Cancel(ObjectKey),
+}
+
 /// What the writer reports back to the controller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Feedback {
     /// Applied.
     Written(ObjectKey),
-    /// Given up (a permanent error, the CR is gone, or this replica lost the lease): the
-    /// index must not assume the write happened.
+    /// Answered 404: the CR was deleted (the watch has not said so yet).
+    Gone(ObjectKey),
+    /// Given up (a permanent error, or this replica lost the lease): the index must not
+    /// assume the write happened.
     Dropped(ObjectKey),
 }

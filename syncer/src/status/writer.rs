@@ -1,5 +1,11 @@
 //! The writer: applies [`Update`]s one at a time, newest per CR wins, with exponential backoff
-//! on retryable answers (409, 429, 5xx, transport errors). Only the lease holder writes.
+//! on retryable answers (409, 429, 5xx, transport errors and `--api-timeout`). Only the lease
+//! holder writes.
+//!
+//! A write that timed out may still have been applied: when the watch then shows the live
+//! status equal to the newest one, the controller sends [`Command::Cancel`] and the retry is
+//! dropped. A 404 means the CR was deleted; it is reported as [`Feedback::Gone`] and not
+//! retried.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -11,7 +17,8 @@ use layer_render::key::ObjectKey;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::watch;
 
-use super::{FIELD_MANAGER, Feedback, Update};
+use super::{Command, FIELD_MANAGER, Feedback, Update};
+use crate::client::is_timeout;
 use crate::metrics::Metrics;
 
 /// Backoff bounds for failed writes.
@@ -55,6 +62,7 @@ pub fn classify(err: &kube::Error) -> Failure {
             403 => Failure::Permanent("forbidden"),
             _ => Failure::Permanent("invalid"),
         },
+        _ if is_timeout(err) => Failure::Retry("timeout"),
         _ => Failure::Retry("transport"),
     }
 }
@@ -110,6 +118,18 @@ impl Queue {
         }
     }
 
+    /// Drops whatever is queued for `key`.
+    fn cancel(&mut self, key: &ObjectKey) {
+        self.latest.remove(key);
+    }
+
+    fn take(&mut self, command: Command) {
+        match command {
+            Command::Apply(update) => self.push(update),
+            Command::Cancel(key) => self.cancel(&key),
+        }
+    }
+
     fn pop(&mut self) -> Option<Update> {
         while let Some(key) = self.order.pop_front() {
             if let Some(u) = self.latest.remove(&key) {
@@ -123,7 +143,7 @@ impl Queue {
 /// Runs until `updates` closes and the queue is drained (or the lease is lost).
 pub async fn run_writer(
     client: Client,
-    mut updates: UnboundedReceiver<Update>,
+    mut updates: UnboundedReceiver<Command>,
     feedback: UnboundedSender<Feedback>,
     leader: watch::Receiver<bool>,
     backoff: Backoff,
@@ -133,15 +153,15 @@ pub async fn run_writer(
     let mut delay = backoff.initial;
     let mut open = true;
     loop {
-        while let Ok(u) = updates.try_recv() {
-            queue.push(u);
+        while let Ok(c) = updates.try_recv() {
+            queue.take(c);
         }
         let Some(update) = queue.pop() else {
             if !open {
                 return;
             }
             match updates.recv().await {
-                Some(u) => queue.push(u),
+                Some(c) => queue.take(c),
                 None => open = false,
             }
             continue;
@@ -171,8 +191,8 @@ pub async fn run_writer(
                         loop {
                             tokio::select! {
                                 () = &mut sleep => break,
-                                u = updates.recv(), if open => match u {
-                                    Some(u) => queue.push(u),
+                                c = updates.recv(), if open => match c {
+                                    Some(c) => queue.take(c),
                                     None => open = false,
                                 },
                             }
@@ -180,8 +200,9 @@ pub async fn run_writer(
                         delay = (delay * 2).min(backoff.max);
                     }
                     Failure::Gone => {
-                        tracing::debug!(object = %update.key, "CR gone before its status was written");
-                        let _ = feedback.send(Feedback::Dropped(update.key));
+                        metrics.write_error("gone");
+                        tracing::info!(object = %update.key, "CR deleted before its status was written; not retrying");
+                        let _ = feedback.send(Feedback::Gone(update.key));
                     }
                     Failure::Permanent(class) => {
                         metrics.write_error(class);

@@ -7,18 +7,26 @@
 //! resource whose CRD is missing (KEDA or Karpenter not installed) answers 404: that is
 //! reported once and the watcher keeps retrying with backoff, so installing the CRD later
 //! works without a restart. `--namespace` restricts the namespaced watches to one namespace.
+//!
+//! Failed lists and watches are retried with jittered exponential backoff ([`WatchBackoff`]).
+//! A watch that ends (the server's timeout, a cut connection, a truncated event) resumes from
+//! the last resourceVersion seen; a `410 Gone` relists, and a relist re-evaluates every CR
+//! (it may hide deletions). Objects are [`prune`]d before they are cached.
 
 pub mod mapping;
+pub mod prune;
 
 use std::fmt::Debug;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
+use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::WatchStreamExt;
-use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::reflector::{Store, store::Writer};
+use kube::runtime::utils::{Backoff, ResetTimerBackoff};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use layer_render::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore};
@@ -227,6 +235,70 @@ pub struct WatchOptions {
     pub document_cache_namespace: String,
     /// Name of the document-cache StatefulSet.
     pub document_cache_name: String,
+    /// Retry bounds after a failed list or watch.
+    pub backoff: WatchBackoff,
+}
+
+/// Bounds of the backoff between failed list or watch attempts: the delay doubles from
+/// `initial` up to `max`, each one jittered down by up to half so that the watches that failed
+/// together (an API server restart) do not retry in lockstep, and it starts over after two
+/// minutes without failures. The defaults are kube's (800 ms to 30 s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WatchBackoff {
+    /// First delay.
+    pub initial: Duration,
+    /// Largest delay.
+    pub max: Duration,
+}
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        WatchBackoff {
+            initial: Duration::from_millis(800),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How long without failures before the backoff starts over.
+const BACKOFF_RESET: Duration = Duration::from_secs(120);
+
+/// The iterator behind [`WatchBackoff`].
+struct Jittered {
+    bounds: WatchBackoff,
+    next: Duration,
+    random: std::collections::hash_map::RandomState,
+    attempt: u64,
+}
+
+impl Jittered {
+    fn new(bounds: WatchBackoff) -> Self {
+        Jittered {
+            bounds,
+            next: bounds.initial,
+            random: std::collections::hash_map::RandomState::new(),
+            attempt: 0,
+        }
+    }
+}
+
+impl Iterator for Jittered {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let full = self.next.min(self.bounds.max);
+        self.next = full.saturating_mul(2).min(self.bounds.max);
+        self.attempt += 1;
+        // Uniform in [full/2, full]: RandomState's keys are random per instance.
+        let fraction = (self.random.hash_one(self.attempt) % 1024) as f64 / 1024.0;
+        Some(full.mul_f64(0.5 + fraction / 2.0))
+    }
+}
+
+impl Backoff for Jittered {
+    fn reset(&mut self) {
+        self.next = self.bounds.initial;
+    }
 }
 
 /// Starts one watcher task per resource; each fills its cache and sends [`Signal`]s.
@@ -243,7 +315,7 @@ pub fn spawn_watchers(
     let cr = |kind: HevKind| move |meta: &kube::core::ObjectMeta| mapping::of_cr(kind, meta);
     let child = |meta: &kube::core::ObjectMeta| mapping::of_child(meta).into_iter().collect();
     let infra = |_: &kube::core::ObjectMeta| vec![Dirty::All(HevKind::InfraRules)];
-    let ctx = (tx, metrics);
+    let ctx = (tx, metrics, opts.backoff);
     vec![
         spawn(
             Watched::VectorStore,
@@ -251,6 +323,7 @@ pub fn spawn_watchers(
             plain(),
             writers.vector_stores,
             cr(HevKind::VectorStore),
+            |o: &mut VectorStore| prune::meta(&mut o.metadata),
             ctx.clone(),
         ),
         spawn(
@@ -259,6 +332,7 @@ pub fn spawn_watchers(
             plain(),
             writers.indexes,
             cr(HevKind::Index),
+            |o: &mut Index| prune::meta(&mut o.metadata),
             ctx.clone(),
         ),
         spawn(
@@ -267,6 +341,7 @@ pub fn spawn_watchers(
             plain(),
             writers.infra_rules,
             cr(HevKind::InfraRules),
+            |o: &mut InfraRules| prune::meta(&mut o.metadata),
             ctx.clone(),
         ),
         spawn(
@@ -275,6 +350,7 @@ pub fn spawn_watchers(
             plain(),
             writers.pipelines,
             cr(HevKind::Pipeline),
+            |o: &mut Pipeline| prune::meta(&mut o.metadata),
             ctx.clone(),
         ),
         spawn(
@@ -283,6 +359,7 @@ pub fn spawn_watchers(
             plain(),
             writers.functions,
             cr(HevKind::Function),
+            |o: &mut Function| prune::meta(&mut o.metadata),
             ctx.clone(),
         ),
         spawn(
@@ -291,6 +368,7 @@ pub fn spawn_watchers(
             rendered.clone(),
             writers.deployments,
             child,
+            prune::deployment,
             ctx.clone(),
         ),
         spawn(
@@ -299,6 +377,7 @@ pub fn spawn_watchers(
             rendered.clone(),
             writers.services,
             child,
+            prune::service,
             ctx.clone(),
         ),
         spawn(
@@ -307,6 +386,7 @@ pub fn spawn_watchers(
             rendered.clone(),
             writers.scaled_objects,
             child,
+            prune::scaled_object,
             ctx.clone(),
         ),
         spawn(
@@ -315,6 +395,7 @@ pub fn spawn_watchers(
             rendered,
             writers.trigger_authentications,
             child,
+            prune::metadata_only,
             ctx.clone(),
         ),
         spawn(
@@ -324,6 +405,7 @@ pub fn spawn_watchers(
                 .fields(&format!("metadata.name={}", opts.document_cache_name)),
             writers.stateful_sets,
             infra,
+            prune::stateful_set,
             ctx.clone(),
         ),
         spawn(
@@ -332,6 +414,7 @@ pub fn spawn_watchers(
             plain(),
             writers.node_pools,
             infra,
+            |o: &mut DynamicObject| prune::meta(&mut o.metadata),
             ctx,
         ),
     ]
@@ -355,21 +438,33 @@ fn scoped_dynamic(client: &Client, ns: Option<&str>, ar: &ApiResource) -> Api<Dy
     }
 }
 
-fn spawn<K, F>(
+fn spawn<K, F, P>(
     what: Watched,
     api: Api<K>,
     config: watcher::Config,
-    writer: Writer<K>,
+    mut writer: Writer<K>,
     map: F,
-    (tx, metrics): (UnboundedSender<Signal>, Metrics),
+    prune: P,
+    (tx, metrics, backoff): (UnboundedSender<Signal>, Metrics, WatchBackoff),
 ) -> JoinHandle<()>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
     F: Fn(&kube::core::ObjectMeta) -> Vec<Dirty> + Send + 'static,
+    P: FnMut(&mut K) + Send + 'static,
 {
     tokio::spawn(async move {
-        let stream = reflector::reflector(writer, watcher::watcher(api, config).default_backoff());
+        let stream = watcher::watcher(api, config)
+            .backoff(ResetTimerBackoff::new(
+                Jittered::new(backoff),
+                BACKOFF_RESET,
+            ))
+            .modify(prune)
+            .inspect(move |item| {
+                if let Ok(event) = item {
+                    writer.apply_watcher_event(event);
+                }
+            });
         let mut stream = std::pin::pin!(stream);
         let mut reported_missing = false;
         let mut synced = false;

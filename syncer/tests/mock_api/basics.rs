@@ -1,552 +1,14 @@
-//! The real watch -> readiness -> apply path against a fake API server behind a `tower-test`
-//! mock (kube-rs `mock_tests.rs`, controller-rs `fixtures.rs`).
-//!
-//! The fake answers lists and watches from its own object store, streams watch events, and
-//! applies status patches the way the API server would: it stores the new status, bumps the
-//! resourceVersion and sends a MODIFIED event to the open watch. It answers 404 for CRDs a test
-//! leaves out, and scripted 409/429/500 answers to patches. Every request is recorded, so tests
-//! check exact paths, queries, content types and bodies, and that nothing but `/status` is
-//! ever mutated.
-#![allow(clippy::unwrap_used, clippy::panic)]
+//! The watch -> readiness -> apply path on a healthy API server: paths, queries, content
+//! types, bodies, no-op skipping, retried answers, missing CRDs, leadership and selectors.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::StreamExt;
-use futures::channel::mpsc as fmpsc;
-use http::{Request, Response, StatusCode};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
-use hyper::body::Frame;
-use kube::Client;
-use kube::client::Body;
-use layer_render::load::{Limits, load_str};
-use layer_render::render::{RenderOptions, render};
-use layer_syncer::metrics::Metrics;
-use layer_syncer::probe::ProbeOptions;
-use layer_syncer::run::{SyncConfig, sync};
-use layer_syncer::status::index::IndexOptions;
-use layer_syncer::status::writer::Backoff;
-use layer_syncer::watch::WatchOptions;
-use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot, watch};
+use serde_json::json;
 
-type MockBody = UnsyncBoxBody<Bytes, Infallible>;
-type Handle = tower_test::mock::Handle<Request<Body>, Response<MockBody>>;
-
-const PIPELINES: &str = "/apis/hevlayer.com/v1alpha1/pipelines";
-const FUNCTIONS: &str = "/apis/hevlayer.com/v1alpha1/functions";
-const VECTOR_STORES: &str = "/apis/hevlayer.com/v1alpha1/vectorstores";
-const INDEXES: &str = "/apis/hevlayer.com/v1/indexes";
-const INFRA_RULES: &str = "/apis/hevlayer.com/v1alpha1/infrarules";
-const DEPLOYMENTS: &str = "/apis/apps/v1/deployments";
-const SERVICES: &str = "/api/v1/services";
-const SCALED_OBJECTS: &str = "/apis/keda.sh/v1alpha1/scaledobjects";
-const TRIGGER_AUTHS: &str = "/apis/keda.sh/v1alpha1/triggerauthentications";
-const STATEFUL_SETS: &str = "/apis/apps/v1/namespaces/layer/statefulsets";
-const NODE_POOLS: &str = "/apis/karpenter.sh/v1/nodepools";
-
-const ALL_COLLECTIONS: [&str; 11] = [
-    PIPELINES,
-    FUNCTIONS,
-    VECTOR_STORES,
-    INDEXES,
-    INFRA_RULES,
-    DEPLOYMENTS,
-    SERVICES,
-    SCALED_OBJECTS,
-    TRIGGER_AUTHS,
-    STATEFUL_SETS,
-    NODE_POOLS,
-];
-
-/// One request the fake saw.
-#[derive(Clone, Debug)]
-struct Recorded {
-    method: String,
-    path: String,
-    query: String,
-    content_type: String,
-    body: Value,
-    answered: u16,
-}
-
-#[derive(Default)]
-struct State {
-    objects: BTreeMap<String, Vec<Value>>,
-    missing: BTreeSet<String>,
-    watches: BTreeMap<String, Vec<fmpsc::UnboundedSender<Bytes>>>,
-    watch_count: BTreeMap<String, usize>,
-    list_count: BTreeMap<String, usize>,
-    requests: Vec<Recorded>,
-    patch_failures: VecDeque<u16>,
-    rv: u64,
-}
-
-/// The fake API server.
-#[derive(Clone)]
-struct Fake {
-    state: Arc<Mutex<State>>,
-    patches: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Recorded>>>,
-}
-
-fn full(code: StatusCode, body: Value) -> Response<MockBody> {
-    let mut r =
-        Response::new(Full::new(Bytes::from(serde_json::to_vec(&body).unwrap())).boxed_unsync());
-    *r.status_mut() = code;
-    r
-}
-
-fn status_body(code: u16, reason: &str, message: &str) -> Value {
-    json!({"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure",
-           "message": message, "reason": reason, "code": code})
-}
-
-/// `/apis/g/v/namespaces/ns/plural/name/status` -> (`/apis/g/v/plural`, ns, name).
-fn split_status_path(path: &str) -> Option<(String, Option<String>, String)> {
-    let rest = path.strip_suffix("/status")?;
-    let parts: Vec<&str> = rest.split('/').collect();
-    let (prefix_len, _) = if parts.get(1) == Some(&"api") {
-        (3, ())
-    } else {
-        (4, ())
-    };
-    let prefix = parts[..prefix_len].join("/");
-    let tail = &parts[prefix_len..];
-    match tail {
-        ["namespaces", ns, plural, name] => Some((
-            format!("{prefix}/{plural}"),
-            Some(ns.to_string()),
-            name.to_string(),
-        )),
-        [plural, name] => Some((format!("{prefix}/{plural}"), None, name.to_string())),
-        _ => None,
-    }
-}
-
-impl Fake {
-    fn start(objects: Vec<(&str, Value)>, missing: &[&str]) -> (Client, Fake) {
-        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<MockBody>>();
-        let client = Client::new(service, "layer");
-        let mut state = State {
-            rv: 100,
-            ..State::default()
-        };
-        for (collection, mut obj) in objects {
-            state.rv += 1;
-            obj["metadata"]["resourceVersion"] = json!(state.rv.to_string());
-            state
-                .objects
-                .entry(collection.to_string())
-                .or_default()
-                .push(obj);
-        }
-        state.missing = missing.iter().map(|s| s.to_string()).collect();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let fake = Fake {
-            state: Arc::new(Mutex::new(state)),
-            patches: Arc::new(tokio::sync::Mutex::new(rx)),
-        };
-        tokio::spawn(fake.clone().serve(handle, tx));
-        (client, fake)
-    }
-
-    async fn serve(self, mut handle: Handle, patches: mpsc::UnboundedSender<Recorded>) {
-        while let Some((request, send)) = handle.next_request().await {
-            let (parts, body) = request.into_parts();
-            let bytes = body.collect_bytes().await.unwrap_or_default();
-            let path = parts.uri.path().to_string();
-            let query = parts.uri.query().unwrap_or_default().to_string();
-            let content_type = parts
-                .headers
-                .get(http::header::CONTENT_TYPE)
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default();
-            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            let mut recorded = Recorded {
-                method: parts.method.to_string(),
-                path: path.clone(),
-                query: query.clone(),
-                content_type,
-                body,
-                answered: 200,
-            };
-            let response = self.answer(&mut recorded);
-            self.state.lock().unwrap().requests.push(recorded.clone());
-            if recorded.method == "PATCH" {
-                let _ = patches.send(recorded);
-            }
-            send.send_response(response);
-        }
-    }
-
-    fn answer(&self, r: &mut Recorded) -> Response<MockBody> {
-        let mut st = self.state.lock().unwrap();
-        let (collection, only_ns) = normalize(&r.path);
-        match r.method.as_str() {
-            "GET" if st.missing.contains(&collection) => {
-                r.answered = 404;
-                full(
-                    StatusCode::NOT_FOUND,
-                    status_body(
-                        404,
-                        "NotFound",
-                        "the server could not find the requested resource",
-                    ),
-                )
-            }
-            "GET" if r.query.contains("watch=true") => {
-                let (tx, rx) = fmpsc::unbounded::<Bytes>();
-                st.watches.entry(collection.clone()).or_default().push(tx);
-                *st.watch_count.entry(collection).or_default() += 1;
-                let stream = rx.map(|b| Ok::<_, Infallible>(Frame::data(b)));
-                Response::new(StreamBody::new(stream).boxed_unsync())
-            }
-            "GET" if ALL_COLLECTIONS.contains(&collection.as_str()) => {
-                *st.list_count.entry(collection.clone()).or_default() += 1;
-                let items: Vec<Value> = st
-                    .objects
-                    .get(&collection)
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|o| {
-                        only_ns.is_none()
-                            || o["metadata"]["namespace"].as_str() == only_ns.as_deref()
-                    })
-                    .collect();
-                full(
-                    StatusCode::OK,
-                    json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}),
-                )
-            }
-            "GET" if r.path.contains("/secrets/") => {
-                r.answered = 404;
-                full(
-                    StatusCode::NOT_FOUND,
-                    status_body(404, "NotFound", "secrets not found"),
-                )
-            }
-            "PATCH" if r.path.ends_with("/status") => {
-                if let Some(code) = st.patch_failures.pop_front() {
-                    r.answered = code;
-                    let reason = match code {
-                        409 => "Conflict",
-                        429 => "TooManyRequests",
-                        _ => "InternalError",
-                    };
-                    return full(
-                        StatusCode::from_u16(code).unwrap(),
-                        status_body(code, reason, "scripted failure"),
-                    );
-                }
-                let Some((coll, ns, name)) = split_status_path(&r.path) else {
-                    r.answered = 400;
-                    return full(
-                        StatusCode::BAD_REQUEST,
-                        status_body(400, "BadRequest", "bad path"),
-                    );
-                };
-                st.rv += 1;
-                let rv = st.rv.to_string();
-                let objects = st.objects.entry(coll.clone()).or_default();
-                let Some(obj) = objects.iter_mut().find(|o| {
-                    o["metadata"]["name"] == name.as_str()
-                        && o["metadata"]["namespace"].as_str().map(str::to_string) == ns
-                }) else {
-                    r.answered = 404;
-                    return full(
-                        StatusCode::NOT_FOUND,
-                        status_body(404, "NotFound", "no such object"),
-                    );
-                };
-                obj["status"] = r.body["status"].clone();
-                obj["metadata"]["resourceVersion"] = json!(rv);
-                let obj = obj.clone();
-                let event = json!({"type": "MODIFIED", "object": obj});
-                send_event(&mut st, &coll, &event);
-                full(StatusCode::OK, obj)
-            }
-            _ => {
-                r.answered = 405;
-                full(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    status_body(405, "MethodNotAllowed", "not in this fake"),
-                )
-            }
-        }
-    }
-
-    /// Sends a watch event to every open watch of `collection`.
-    fn push(&self, collection: &str, event: Value) {
-        let mut st = self.state.lock().unwrap();
-        if let Some(obj) = event.get("object").filter(|o| o["kind"] != "Status") {
-            // Keep the store in step, as the API server would.
-            let mut obj = obj.clone();
-            st.rv += 1;
-            obj["metadata"]["resourceVersion"] = json!(st.rv.to_string());
-            let objects = st.objects.entry(collection.to_string()).or_default();
-            objects.retain(|o| {
-                o["metadata"]["name"] != obj["metadata"]["name"]
-                    || o["metadata"]["namespace"] != obj["metadata"]["namespace"]
-            });
-            if event["type"] != "DELETED" {
-                objects.push(obj.clone());
-            }
-            let ev = json!({"type": event["type"], "object": obj});
-            send_event(&mut st, collection, &ev);
-        } else {
-            send_event(&mut st, collection, &event);
-        }
-    }
-
-    fn fail_next_patches(&self, codes: &[u16]) {
-        self.state.lock().unwrap().patch_failures.extend(codes);
-    }
-
-    fn watches_of(&self, collection: &str) -> usize {
-        self.state
-            .lock()
-            .unwrap()
-            .watch_count
-            .get(collection)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    fn lists_of(&self, collection: &str) -> usize {
-        self.state
-            .lock()
-            .unwrap()
-            .list_count
-            .get(collection)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    async fn wait_until(&self, what: &str, f: impl Fn(&Fake) -> bool) {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            while !f(self) {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-    }
-
-    async fn next_patch(&self) -> Recorded {
-        tokio::time::timeout(Duration::from_secs(10), self.patches.lock().await.recv())
-            .await
-            .expect("timed out waiting for a status patch")
-            .expect("fake stopped")
-    }
-
-    /// Asserts that no patch arrives within `d`.
-    async fn no_patch_within(&self, d: Duration) {
-        if let Ok(Some(p)) = tokio::time::timeout(d, self.patches.lock().await.recv()).await {
-            panic!("unexpected patch {} {}", p.path, p.body);
-        }
-    }
-
-    /// Every mutating request targeted a `/status` subresource, a Lease or an Event.
-    fn assert_only_status_was_mutated(&self) {
-        let st = self.state.lock().unwrap();
-        for r in &st.requests {
-            if r.method != "GET" {
-                assert!(
-                    r.path.ends_with("/status")
-                        || r.path.contains("/leases")
-                        || r.path.contains("/events"),
-                    "mutating request outside /status: {} {}",
-                    r.method,
-                    r.path
-                );
-            }
-        }
-    }
-}
-
-/// A namespaced list path (`.../namespaces/shop/pipelines`) as its all-namespace collection
-/// and the namespace; other paths unchanged.
-fn normalize(path: &str) -> (String, Option<String>) {
-    if ALL_COLLECTIONS.contains(&path) {
-        return (path.to_string(), None);
-    }
-    let parts: Vec<&str> = path.split('/').collect();
-    if let Some(i) = parts.iter().position(|p| *p == "namespaces")
-        && parts.len() == i + 3
-    {
-        let all = format!("{}/{}", parts[..i].join("/"), parts[i + 2]);
-        if ALL_COLLECTIONS.contains(&all.as_str()) {
-            return (all, Some(parts[i + 1].to_string()));
-        }
-    }
-    (path.to_string(), None)
-}
-
-fn send_event(st: &mut State, collection: &str, event: &Value) {
-    let mut line = serde_json::to_vec(event).unwrap();
-    line.push(b'\n');
-    if let Some(watches) = st.watches.get_mut(collection) {
-        watches.retain(|w| w.unbounded_send(Bytes::from(line.clone())).is_ok());
-    }
-}
-
-/// Renders `input` with the real `layer-render`.
-fn rendered(input: &str) -> Vec<Value> {
-    let loaded = load_str("input.yaml", input, &Limits::default());
-    let out = render(
-        loaded.documents,
-        loaded.diagnostics,
-        &RenderOptions {
-            namespace: "shop".into(),
-            ..RenderOptions::default()
-        },
-    );
-    assert!(!out.has_errors(), "{:#?}", out.diagnostics);
-    out.objects.into_iter().map(|o| o.value).collect()
-}
-
-fn find(objects: &[Value], kind: &str) -> Value {
-    objects.iter().find(|o| o["kind"] == kind).cloned().unwrap()
-}
-
-const PIPELINE: &str = r#"
-apiVersion: hevlayer.com/v1alpha1
-kind: Pipeline
-metadata: {name: embed, namespace: shop}
-spec:
-  target: {namespace: products}
-  worker: {image: "ghcr.io/hev/embed:1.2.0"}
-  scaling: {replicas: {min: 1, max: 4}}
-"#;
-
-/// The rendered Pipeline and its children, as a cluster holds them after a successful sync.
-fn live_pipeline(input: &str) -> Vec<(&'static str, Value)> {
-    let r = rendered(input);
-    let mut cr = find(&r, "Pipeline");
-    cr["metadata"]["generation"] = json!(1);
-    let mut out = vec![(PIPELINES, cr)];
-    for o in &r {
-        match o["kind"].as_str().unwrap() {
-            "Deployment" => {
-                let mut d = o.clone();
-                d["metadata"]["generation"] = json!(1);
-                d["spec"]["replicas"] = json!(1);
-                d["status"] = json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1});
-                out.push((DEPLOYMENTS, d));
-            }
-            "ScaledObject" => {
-                let mut so = o.clone();
-                so["status"] = json!({"conditions": [{"type": "Ready", "status": "True", "reason": "ScaledObjectReady"}]});
-                out.push((SCALED_OBJECTS, so));
-            }
-            "TriggerAuthentication" => out.push((TRIGGER_AUTHS, o.clone())),
-            "Service" => out.push((SERVICES, o.clone())),
-            _ => {}
-        }
-    }
-    out
-}
-
-fn config() -> SyncConfig {
-    SyncConfig {
-        watch: WatchOptions {
-            namespace: None,
-            document_cache_namespace: "layer".into(),
-            document_cache_name: "layer-document-cache".into(),
-        },
-        index: IndexOptions {
-            stall_after: Duration::from_secs(600),
-            max_replicas_ceiling: 100,
-            document_cache_namespace: "layer".into(),
-            document_cache_name: "layer-document-cache".into(),
-        },
-        probe: ProbeOptions {
-            interval: Duration::from_secs(30),
-            timeout: Duration::from_secs(1),
-            disabled: true,
-        },
-        resync: Duration::from_millis(100),
-        backoff: Backoff {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(80),
-        },
-    }
-}
-
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-    ready: Arc<AtomicBool>,
-    metrics: Metrics,
-    leader: watch::Sender<bool>,
-}
-
-fn start(client: Client, leader: bool) -> Running {
-    start_with(client, leader, config())
-}
-
-fn start_with(client: Client, leader: bool, config: SyncConfig) -> Running {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let (leader_tx, leader_rx) = watch::channel(leader);
-    let ready = Arc::new(AtomicBool::new(false));
-    let metrics = Metrics::new();
-    let task = tokio::spawn(sync(
-        client,
-        config,
-        leader_rx,
-        ready.clone(),
-        metrics.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    Running {
-        stop,
-        task,
-        ready,
-        metrics,
-        leader: leader_tx,
-    }
-}
-
-impl Running {
-    async fn shutdown(self) {
-        self.stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(15), self.task)
-            .await
-            .expect("sync did not stop on shutdown")
-            .unwrap();
-    }
-}
-
-fn conditions(body: &Value) -> Vec<(String, String, String)> {
-    body["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["type"].as_str().unwrap().into(),
-                c["status"].as_str().unwrap().into(),
-                c["reason"].as_str().unwrap().into(),
-            )
-        })
-        .collect()
-}
-
-fn ready_reason(body: &Value) -> (String, String) {
-    let c = &body["status"]["conditions"][0];
-    (
-        c["status"].as_str().unwrap().into(),
-        c["reason"].as_str().unwrap().into(),
-    )
-}
+use crate::fake::*;
+use crate::harness::*;
 
 #[tokio::test]
 async fn a_ready_pipeline_gets_one_server_side_apply_on_its_status_and_nothing_more() {
@@ -623,9 +85,8 @@ async fn a_status_that_is_already_current_causes_no_request() {
         .await;
     fake.no_patch_within(Duration::from_millis(800)).await;
     run.shutdown().await;
-    let st = fake.state.lock().unwrap();
     assert!(
-        st.requests.iter().all(|r| r.method == "GET"),
+        fake.requests().iter().all(|r| r.method == "GET"),
         "only reads were sent"
     );
 }
@@ -676,7 +137,7 @@ async fn a_watch_410_gone_is_survived_and_child_changes_still_reach_the_parent()
         ("True".into(), "Available".into())
     );
     assert_eq!(fake.lists_of(DEPLOYMENTS), 1);
-    fake.push(DEPLOYMENTS, json!({"type": "ERROR", "object": status_body(410, "Expired", "too old resource version: 100 (200)")}));
+    fake.push_raw(DEPLOYMENTS, &json!({"type": "ERROR", "object": status_body(410, "Expired", "too old resource version: 100 (200)")}));
     fake.wait_until("a relist after 410", |f| {
         f.lists_of(DEPLOYMENTS) == 2 && f.watches_of(DEPLOYMENTS) == 2
     })
@@ -684,7 +145,7 @@ async fn a_watch_410_gone_is_survived_and_child_changes_still_reach_the_parent()
     // The Deployment loses its available replica: found through its owner labels.
     let mut down = deployment.clone();
     down["status"]["availableReplicas"] = json!(0);
-    fake.push(DEPLOYMENTS, json!({"type": "MODIFIED", "object": down}));
+    fake.apply(DEPLOYMENTS, down);
     let p = fake.next_patch().await;
     assert_eq!(
         p.path,
@@ -695,7 +156,7 @@ async fn a_watch_410_gone_is_survived_and_child_changes_still_reach_the_parent()
         ("False".into(), "WorkerUnavailable".into())
     );
     // And it is deleted: ChildMissing.
-    fake.push(DEPLOYMENTS, json!({"type": "DELETED", "object": down}));
+    fake.delete(DEPLOYMENTS, Some("shop"), "embed-worker");
     let p = fake.next_patch().await;
     assert_eq!(
         ready_reason(&p.body),
@@ -792,13 +253,14 @@ spec:
     let (client, fake) = Fake::start(objects, &[SCALED_OBJECTS, TRIGGER_AUTHS, NODE_POOLS]);
     let run = start(client, true);
     let mut seen = BTreeMap::new();
-    // The Index waits for its store's status, so it is written twice.
-    while seen.len() < 3
-        || ready_reason(&seen["/apis/hevlayer.com/v1/namespaces/layer/indexes/products/status"]).0
-            != "True"
-    {
+    // The Index reads the status just sent for its store: each CR is written once.
+    while seen.len() < 3 {
         let p = fake.next_patch().await;
-        seen.insert(p.path.clone(), p.body);
+        assert!(
+            seen.insert(p.path.clone(), p.body).is_none(),
+            "{} written twice",
+            p.path
+        );
     }
     assert_eq!(
         ready_reason(
@@ -840,9 +302,8 @@ async fn a_namespace_flag_restricts_the_namespaced_watches() {
     );
     fake.no_patch_within(Duration::from_millis(500)).await;
     run.shutdown().await;
-    let st = fake.state.lock().unwrap();
-    let listed: BTreeSet<&str> = st
-        .requests
+    let requests = fake.requests();
+    let listed: BTreeSet<&str> = requests
         .iter()
         .filter(|r| r.method == "GET")
         .map(|r| r.path.as_str())
@@ -859,7 +320,7 @@ async fn a_namespace_flag_restricts_the_namespaced_watches() {
         // Cluster-scoped, and the document cache lives in the release namespace.
         INFRA_RULES,
         NODE_POOLS,
-        STATEFUL_SETS,
+        "/apis/apps/v1/namespaces/layer/statefulsets",
     ] {
         assert!(listed.contains(path), "{path} not requested: {listed:?}");
     }
@@ -872,9 +333,9 @@ async fn watches_select_only_rendered_children_and_the_document_cache_by_name() 
     let run = start(client, true);
     fake.next_patch().await;
     run.shutdown().await;
-    let st = fake.state.lock().unwrap();
+    let requests = fake.requests();
     let query_of = |path: &str| {
-        st.requests
+        requests
             .iter()
             .find(|r| r.path == path && !r.query.contains("watch=true"))
             .map(|r| r.query.clone())
@@ -886,6 +347,9 @@ async fn watches_select_only_rendered_children_and_the_document_cache_by_name() 
             "{path}"
         );
     }
-    assert!(query_of(STATEFUL_SETS).contains("fieldSelector=metadata.name%3Dlayer-document-cache"));
+    assert!(
+        query_of("/apis/apps/v1/namespaces/layer/statefulsets")
+            .contains("fieldSelector=metadata.name%3Dlayer-document-cache")
+    );
     assert!(!query_of(PIPELINES).contains("labelSelector"));
 }
