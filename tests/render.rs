@@ -395,3 +395,99 @@ fn the_printed_profile_is_the_embedded_default() {
         layer_render::profile::DEFAULT_PROFILE_YAML
     );
 }
+
+#[test]
+fn a_render_killed_while_writing_leaves_the_previous_tree_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("rendered");
+    let previous = repo_root().join("fixtures/render/hev-shop");
+    assert!(
+        case_command(&previous)
+            .arg("--out")
+            .arg(&out_dir)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let snapshot = |root: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push((
+                        path.strip_prefix(root).unwrap().display().to_string(),
+                        std::fs::read(&path).unwrap(),
+                    ));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = snapshot(&out_dir);
+
+    // Thousands of objects, so writing the new tree takes long enough to be caught midway.
+    let mut big = String::new();
+    for i in 0..4000 {
+        big.push_str(&format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}, namespace: n}}\ndata: {{k: v}}\n"));
+    }
+    std::fs::write(dir.path().join("big.yaml"), big).unwrap();
+    let mut child = layer_render()
+        .current_dir(dir.path())
+        .args(["big.yaml", "--out", "rendered"])
+        .spawn()
+        .unwrap();
+    let staging = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".rendered.tmp-")
+            })
+    };
+    let started = std::time::Instant::now();
+    while !staging()
+        && child.try_wait().unwrap().is_none()
+        && started.elapsed() < std::time::Duration::from_secs(30)
+    {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "render finished before it could be killed; make the input larger"
+    );
+    assert_eq!(snapshot(&out_dir), before, "the previous tree changed");
+
+    // The next render removes what the killed one left and writes its tree.
+    let again = layer_render()
+        .current_dir(dir.path())
+        .args(["big.yaml", "--out", "rendered"])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(
+        names,
+        ["big.yaml", "rendered"],
+        "a temporary directory was left behind"
+    );
+    assert!(out_dir.join("n/v1_ConfigMap_c3999.yaml").is_file());
+}

@@ -1,7 +1,8 @@
 //! Writing an `--out` tree so that a failed render never leaves a half-written or stale one.
 //!
 //! The new tree is written in full to a temporary sibling, then swapped in with renames; the
-//! old tree is removed only after the swap. A directory that holds anything but a previous
+//! old tree is removed only after the swap. A render that is killed leaves the old tree in
+//! place, and the next render removes the staging tree it left. A directory that holds anything but a previous
 //! render (no `kustomization.yaml`) is never replaced, so a mistyped `--out .` cannot wipe a
 //! repository.
 
@@ -14,10 +15,11 @@ use anyhow::{Context, Result, bail};
 pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<()> {
     let dir = normalize(dir)?;
     guard_existing(&dir)?;
-    let parent = dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+    // The parent of a bare `rendered` is the empty path; read it as the current directory.
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let name = dir
         .file_name()
@@ -26,6 +28,7 @@ pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<()> {
     let pid = std::process::id();
     let staging = parent.join(format!(".{name}.tmp-{pid}"));
     let retired = parent.join(format!(".{name}.old-{pid}"));
+    recover(&parent, &name, &dir)?;
 
     if let Err(err) = write_all(&staging, files) {
         let _ = fs::remove_dir_all(&staging);
@@ -47,6 +50,32 @@ pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<()> {
     if had_old {
         fs::remove_dir_all(&retired)
             .with_context(|| format!("cannot remove {}", retired.display()))?;
+    }
+    Ok(())
+}
+
+/// Cleans up after a render that was killed: a staging tree is removed; a tree moved aside
+/// but never replaced (killed between the two renames) is put back.
+fn recover(parent: &Path, name: &str, dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Ok(());
+    };
+    let (tmp, old) = (format!(".{name}.tmp-"), format!(".{name}.old-"));
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if file_name.starts_with(&tmp) {
+            fs::remove_dir_all(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        } else if file_name.starts_with(&old) {
+            if dir.exists() {
+                fs::remove_dir_all(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+            } else {
+                fs::rename(&path, dir)
+                    .with_context(|| format!("cannot restore {}", dir.display()))?;
+            }
+        }
     }
     Ok(())
 }
