@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod argocd;
+mod bench_peer;
 mod chart;
 mod ci_recipes;
 mod diff;
