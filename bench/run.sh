@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Render against `helm template` on an equal-output peer chart, at N = 100, 1,000 and 10,000.
+#
+#   bench/run.sh            # from anywhere in the repository; takes 4-8 minutes on 2 cores
+#
+# For each N (N Pipelines + N Functions, N/2 Indexes, 2 VectorStores, 1 InfraRules; see
+# render/examples/gen/corpus.rs) it generates the input and the peer's values once, into a
+# temporary directory, then:
+#
+#  1. proves that the peer's output equals render's worker objects (Deployments, Services,
+#     ScaledObjects, TriggerAuthentications): `layer-render diff`, ignoring only the
+#     render-hash annotation, must report no difference, or the run stops;
+#  2. measures wall time and peak RSS (`/usr/bin/time -f %M`) of
+#       render stream   `layer-render IN > /dev/null`
+#       render --out    `layer-render --out DIR IN` (into a fresh directory each time)
+#       helm template   `helm template peer bench/helm-peer -f values.yaml > /dev/null`
+#       kustomize       `kubectl kustomize DIR > /dev/null` on render's --out tree (a reference)
+#     in interleaved repetitions: each repetition runs every tool once, starting with a
+#     different one each time, so a load spike on the shared machine hits all tools alike.
+#
+# It prints a table of medians, helm/render, and t(10,000)/t(1,000) per tool.
+#
+# Environment: BENCH_NS (default "100 1000 10000"), BENCH_REPS (default 5),
+# KUSTOMIZE_REPS (default "100:5 1000:1": reps per N; kustomize is quadratic in the number of
+# resources, about 75 s at N = 1,000 here, so at 10,000 it would take hours and is skipped),
+# LAYER_TOOLS_DIR (default <repo>/.tools, from scripts/tools.sh), CARGO_TARGET_DIR.
+# Wall time is taken with `date +%s%N` around `/usr/bin/time`, so it includes starting that
+# wrapper (about a millisecond) for every tool alike.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tools=${LAYER_TOOLS_DIR:-$root/.tools}
+helm=$tools/bin/helm
+kubectl=$tools/bin/kubectl
+target=${CARGO_TARGET_DIR:-$root/target}
+ns_list=${BENCH_NS:-100 1000 10000}
+reps=${BENCH_REPS:-5}
+kustomize_reps=${KUSTOMIZE_REPS:-100:5 1000:1}
+ignore='/metadata/annotations/layer.hev.dev~1render-hash'
+
+for tool in "$helm" "$kubectl" /usr/bin/time; do
+  [[ -x $tool ]] || { echo "missing $tool (run scripts/tools.sh)" >&2; exit 2; }
+done
+
+(cd "$root" && cargo build --quiet --release -p layer-render --example gen --bin layer-render)
+render=$target/release/layer-render
+gen=$target/release/examples/gen
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/layer-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+started=$(date +%s)
+echo "layer-render bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+  "$("$render" --version), helm $("$helm" version --template '{{.Version}}')," \
+  "kubectl $("$kubectl" version --client | sed -n 's/^Client Version: //p')"
+
+# Splits YAML streams (files given, or stdin) into files of at most 1,000 documents under
+# DIR: the loader caps one file at 5,000,000 YAML nodes, which 10,000 workloads exceed.
+split_stream() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  awk -v dir="$dir" '
+    function next_doc() {
+      if (docs % 1000 == 0) { if (file) close(file); file = sprintf("%s/part-%05d.yaml", dir, docs / 1000) }
+      docs++
+    }
+    FILENAME != "-" && FNR == 1 { next_doc(); print "---" > file }
+    /^---$/ { next_doc() }
+    file { print > file }
+  ' "$@"
+}
+
+# The median of the numbers on stdin.
+median() {
+  sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# measure NAME N CMD...: one timed run; appends "N NAME microseconds KiB" to the results.
+measure() {
+  local name=$1 n=$2; shift 2
+  local t0 t1
+  t0=$(date +%s%N)
+  if ! /usr/bin/time -o "$work/rss" -f '%M' "$@" >/dev/null 2>"$work/stderr"; then
+    echo "$name failed at N=$n: $*" >&2
+    tail -5 "$work/stderr" >&2
+    exit 1
+  fi
+  t1=$(date +%s%N)
+  echo "$n $name $(((t1 - t0) / 1000)) $(tail -1 "$work/rss")" >>"$work/results"
+}
+
+: >"$work/results"
+for n in $ns_list; do
+  dir=$work/$n
+  "$gen" "$n" "$dir/in" --values "$dir/values.yaml"
+
+  # 1. Equality: render's worker objects against the peer's.
+  "$render" --out "$dir/out" "$dir/in" 2>/dev/null
+  (cd "$dir/out" && find . \( -name '*_Deployment_*' -o -name 'v1_Service_*' \
+    -o -name '*_ScaledObject_*' -o -name '*_TriggerAuthentication_*' \) -print0 \
+    | sort -z | xargs -0 awk 'FNR == 1 { print "---" } { print }') | split_stream "$dir/render-workers" -
+  "$helm" template peer "$root/bench/helm-peer" -f "$dir/values.yaml" | split_stream "$dir/peer" -
+  if ! "$render" diff --color never --ignore "$ignore" "$dir/render-workers" "$dir/peer" >"$dir/diff.txt"; then
+    echo "N=$n: the helm peer's output differs from render's worker objects:" >&2
+    head -40 "$dir/diff.txt" >&2
+    exit 1
+  fi
+  echo "N=$n: peer equals render: $(head -1 "$dir/diff.txt")" \
+    "($(cat "$dir"/render-workers/*.yaml | grep -c '^kind:') worker objects," \
+    "$(find "$dir/out" -name '*.yaml' ! -name kustomization.yaml | wc -l) objects in render's output)"
+  rm -rf "$dir/render-workers" "$dir/peer"
+
+  # 2. Timings, interleaved.
+  k_reps=0
+  for entry in $kustomize_reps; do [[ ${entry%%:*} == "$n" ]] && k_reps=${entry#*:}; done
+  tool_names=(render-stream render-out helm kustomize)
+  for ((rep = 0; rep < reps; rep++)); do
+    for ((i = 0; i < 4; i++)); do
+      case ${tool_names[(rep + i) % 4]} in
+        render-stream) measure render-stream "$n" "$render" "$dir/in" ;;
+        render-out)
+          rm -rf "$dir/out-bench"
+          measure render-out "$n" "$render" --out "$dir/out-bench" "$dir/in"
+          ;;
+        helm) measure helm "$n" "$helm" template peer "$root/bench/helm-peer" -f "$dir/values.yaml" ;;
+        kustomize)
+          if ((rep < k_reps)); then measure kustomize "$n" "$kubectl" kustomize "$dir/out"; fi
+          ;;
+      esac
+    done
+  done
+  rm -rf "$dir"
+done
+
+# The report: medians per N and tool.
+cell() { # N TOOL -> "seconds MiB reps", empty when not measured
+  awk -v n="$1" -v t="$2" '$1 == n && $2 == t { print $3, $4 }' "$work/results" >"$work/cell"
+  [[ -s $work/cell ]] || return 0
+  echo "$(cut -d' ' -f1 "$work/cell" | median) $(cut -d' ' -f2 "$work/cell" | median) $(wc -l <"$work/cell")"
+}
+commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+fmt() { # "us kib reps" -> "0.123 s, 45 MiB (5)"
+  [[ -n $1 ]] || { echo "not run"; return; }
+  awk -v us="${1%% *}" -v rest="${1#* }" 'BEGIN { split(rest, r, " "); printf "%.3f s, %d MiB (%d)", us / 1e6, r[1] / 1024, r[2] }'
+}
+echo
+echo "Medians of wall time and peak RSS (repetitions in parentheses); N Pipelines + N Functions."
+echo
+echo "| N | render (stream) | render --out | helm template (peer) | kubectl kustomize (render's --out) | helm ÷ render (stream) | helm ÷ render --out |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for n in $ns_list; do
+  rs=$(cell "$n" render-stream); ro=$(cell "$n" render-out); h=$(cell "$n" helm); k=$(cell "$n" kustomize)
+  k_text=$(fmt "$k")
+  [[ -n $k ]] || k_text="skipped"
+  ratio_s=$(awk -v a="${h%% *}" -v b="${rs%% *}" 'BEGIN { printf "%.1f×", a / b }')
+  ratio_o=$(awk -v a="${h%% *}" -v b="${ro%% *}" 'BEGIN { printf "%.1f×", a / b }')
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(commas "$n")" "$(fmt "$rs")" "$(fmt "$ro")" \
+    "$(fmt "$h")" "$k_text" "$ratio_s" "$ratio_o"
+done
+[[ $kustomize_reps == *10000:* ]] ||
+  echo "kubectl kustomize is skipped where KUSTOMIZE_REPS ($kustomize_reps) gives no repetitions: its time grows quadratically."
+if [[ " $ns_list " == *" 1000 "* && " $ns_list " == *" 10000 "* ]]; then
+  echo
+  printf 't(10,000) / t(1,000):'
+  for tool in render-stream render-out helm kustomize; do
+    a=$(cell 10000 "$tool"); b=$(cell 1000 "$tool")
+    [[ -n $a && -n $b ]] || continue
+    awk -v t="$tool" -v a="${a%% *}" -v b="${b%% *}" 'BEGIN { printf " %s %.1f;", t, a / b }'
+  done
+  echo
+fi
+echo
+echo "Total bench time: $(($(date +%s) - started)) s; load average now $(cut -d' ' -f1-3 /proc/loadavg)."

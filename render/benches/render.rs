@@ -1,0 +1,105 @@
+//! The render pipeline's hot paths at 10,000 workloads: the corpus of `bench/run.sh` for
+//! N = 10,000 (10,000 Pipelines, 10,000 Functions, 5,000 Indexes, two VectorStores, one
+//! InfraRules; 25,003 input objects, 53,003 output objects), generated here by the same code as
+//! the example `gen`.
+//!
+//! - `load`: every input file through `load_str` (YAML to located documents);
+//! - `decode_validate`: `validate::objects::decode` and `validate::check_all`;
+//! - `expand`: `expand::expand` (the children of every CR);
+//! - `link_sort_emit`: `linkage::link`, `emit::sort` and `emit::stream`;
+//! - `total`: the whole `render::render` from documents, plus `emit::stream` (everything the
+//!   binary does but reading files and writing stdout).
+//!
+//! Run with `cargo bench -p layer-render --bench render`. Figures: `docs/performance.md`.
+
+use divan::Bencher;
+use layer_render::emit::{self, Object};
+use layer_render::expand::{expand as expand_inputs, linkage};
+use layer_render::load::{Document, Limits, load_str};
+use layer_render::profile::Profile;
+use layer_render::render::{RenderOptions, render};
+use layer_render::validate::{self, objects::Inputs};
+
+// The bench reads only the input half of the corpus, not the Helm peer's values.
+#[allow(dead_code)]
+#[path = "../examples/gen/corpus.rs"]
+mod corpus;
+
+/// Workloads of each kind.
+const N: usize = 10_000;
+
+fn main() {
+    divan::main();
+}
+
+fn files() -> Vec<(String, String)> {
+    corpus::generate(N).files
+}
+
+fn load_all(files: &[(String, String)]) -> Vec<Document> {
+    let limits = Limits::default();
+    files
+        .iter()
+        .flat_map(|(name, text)| load_str(name, text, &limits).documents)
+        .collect()
+}
+
+fn decode(documents: Vec<Document>) -> Inputs {
+    validate::objects::decode(documents, "default").0
+}
+
+/// The expanded objects before linkage, as `render` has them.
+fn expanded() -> Vec<Object> {
+    let inputs = decode(load_all(&files()));
+    expand_inputs(&inputs, &Profile::default()).objects
+}
+
+#[divan::bench(sample_count = 10)]
+fn load(bencher: Bencher) {
+    let files = files();
+    bencher.bench(|| load_all(&files));
+}
+
+#[divan::bench(sample_count = 10)]
+fn decode_validate(bencher: Bencher) {
+    let documents = load_all(&files());
+    let profile = Profile::default();
+    bencher
+        .with_inputs(|| documents.clone())
+        .bench_values(|documents| {
+            let (inputs, mut diagnostics) = validate::objects::decode(documents, "default");
+            diagnostics.extend(validate::check_all(&inputs, &profile));
+            (inputs, diagnostics)
+        });
+}
+
+#[divan::bench(sample_count = 10)]
+fn expand(bencher: Bencher) {
+    let inputs = decode(load_all(&files()));
+    let profile = Profile::default();
+    bencher.bench(|| expand_inputs(&inputs, &profile));
+}
+
+#[divan::bench(sample_count = 10)]
+fn link_sort_emit(bencher: Bencher) {
+    let objects = expanded();
+    bencher
+        .with_inputs(|| objects.clone())
+        .bench_values(|mut objects| {
+            linkage::link(&mut objects);
+            emit::sort(&mut objects);
+            emit::stream(&objects)
+        });
+}
+
+#[divan::bench(sample_count = 10)]
+fn total(bencher: Bencher) {
+    let documents = load_all(&files());
+    let options = RenderOptions::default();
+    bencher
+        .with_inputs(|| documents.clone())
+        .bench_values(|documents| {
+            let rendered = render(documents, Vec::new(), &options);
+            emit::stream(&rendered.objects)
+        });
+}
