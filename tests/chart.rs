@@ -952,6 +952,7 @@ fn the_syncer_flags_follow_the_values() {
         "--http-addr=0.0.0.0:8080",
         "--stall-after=10m",
         "--resync-interval=30s",
+        "--api-timeout=30s",
         "--max-replicas-ceiling=100",
         "--document-cache-statefulset=layer-document-cache",
         "--probe-interval=30s",
@@ -963,7 +964,7 @@ fn the_syncer_flags_follow_the_values() {
     assert_eq!(
         args(Some("leader-election")),
         [
-            &defaults[..7],
+            &defaults[..8],
             &[
                 "--leader-elect",
                 "--lease-name=layer-syncer-ha",
@@ -979,6 +980,7 @@ fn the_syncer_flags_follow_the_values() {
             "--namespace=shop",
             "--stall-after=10m",
             "--resync-interval=30s",
+            "--api-timeout=30s",
             "--max-replicas-ceiling=100",
             "--document-cache-statefulset=layer-document-cache",
             "--no-probe",
@@ -991,6 +993,7 @@ fn the_syncer_flags_follow_the_values() {
             "--http-addr=0.0.0.0:9090",
             "--stall-after=15m",
             "--resync-interval=1m",
+            "--api-timeout=10s",
             "--max-replicas-ceiling=50",
             "--document-cache-statefulset=cache",
             "--probe-interval=30s",
@@ -1021,7 +1024,7 @@ fn every_flag_the_chart_passes_is_a_syncer_flag() {
             flags.insert(flag);
         }
     }
-    assert_eq!(flags.len(), 12, "{flags:?}");
+    assert_eq!(flags.len(), 13, "{flags:?}");
     for flag in flags {
         let field = format!("pub {}:", flag.trim_start_matches("--").replace('-', "_"));
         assert!(
