@@ -187,6 +187,16 @@ mod tests {
         assert!(!is_watch(&patch));
     }
 
+    #[tokio::test]
+    async fn a_client_for_an_https_api_server_builds() {
+        // Regression: without a rustls crypto provider (kube's `ring` feature), building the
+        // client panicked, so the syncer crashed at startup.
+        let mut config = Config::new("https://10.96.0.1:443".parse().unwrap());
+        config.default_namespace = "layer".into();
+        let client = build(config, Duration::from_secs(30)).unwrap();
+        assert_eq!(client.default_namespace(), "layer");
+    }
+
     #[test]
     fn a_timeout_is_recognised_through_the_client_error() {
         let err = kube::Error::Service(Box::new(TimedOut(Duration::from_secs(30))));
