@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Render against `helm template` on an equal-output peer chart, at N = 100, 1,000 and 10,000.
 #
-#   bench/run.sh            # from anywhere in the repository; takes 4-8 minutes on 2 cores
+#   bench/run.sh            # from anywhere in the repository; 6-9 minutes on 2 shared cores
 #
 # For each N (N Pipelines + N Functions, N/2 Indexes, 2 VectorStores, 1 InfraRules; see
 # render/examples/gen/corpus.rs) it generates the input and the peer's values once, into a
@@ -20,9 +20,11 @@
 #
 # It prints a table of medians, helm/render, and t(10,000)/t(1,000) per tool.
 #
-# Environment: BENCH_NS (default "100 1000 10000"), BENCH_REPS (default 5),
-# KUSTOMIZE_REPS (default "100:5 1000:1": reps per N; kustomize is quadratic in the number of
-# resources, about 75 s at N = 1,000 here, so at 10,000 it would take hours and is skipped),
+# Environment: BENCH_NS (default "100 1000 10000"), BENCH_REPS (repetitions per N, default
+# "100:5 1000:5 10000:3": at 10,000 one repetition of the four tools takes about 40 s here,
+# so five would not fit in 10 minutes), KUSTOMIZE_REPS (default "100:5 1000:1"; kustomize is
+# quadratic in the number of resources, 75-95 s at N = 1,000 here, so at 10,000 it would take
+# hours and is skipped),
 # LAYER_TOOLS_DIR (default <repo>/.tools, from scripts/tools.sh), CARGO_TARGET_DIR.
 # Wall time is taken with `date +%s%N` around `/usr/bin/time`, so it includes starting that
 # wrapper (about a millisecond) for every tool alike.
@@ -34,7 +36,7 @@ helm=$tools/bin/helm
 kubectl=$tools/bin/kubectl
 target=${CARGO_TARGET_DIR:-$root/target}
 ns_list=${BENCH_NS:-100 1000 10000}
-reps=${BENCH_REPS:-5}
+reps_per_n=${BENCH_REPS:-100:5 1000:5 10000:3}
 kustomize_reps=${KUSTOMIZE_REPS:-100:5 1000:1}
 ignore='/metadata/annotations/layer.hev.dev~1render-hash'
 
@@ -110,8 +112,11 @@ for n in $ns_list; do
     "$(find "$dir/out" -name '*.yaml' ! -name kustomization.yaml | wc -l) objects in render's output)"
   rm -rf "$dir/render-workers" "$dir/peer"
 
+  echo "  ($(($(date +%s) - started)) s) timing..." >&2
+
   # 2. Timings, interleaved.
-  k_reps=0
+  reps=5 k_reps=0
+  for entry in $reps_per_n; do [[ ${entry%%:*} == "$n" ]] && reps=${entry#*:}; done
   for entry in $kustomize_reps; do [[ ${entry%%:*} == "$n" ]] && k_reps=${entry#*:}; done
   tool_names=(render-stream render-out helm kustomize)
   for ((rep = 0; rep < reps; rep++)); do
@@ -130,6 +135,7 @@ for n in $ns_list; do
     done
   done
   rm -rf "$dir"
+  echo "  ($(($(date +%s) - started)) s) done" >&2
 done
 
 # The report: medians per N and tool.
@@ -157,6 +163,7 @@ for n in $ns_list; do
   printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(commas "$n")" "$(fmt "$rs")" "$(fmt "$ro")" \
     "$(fmt "$h")" "$k_text" "$ratio_s" "$ratio_o"
 done
+echo "Repetitions per N: $reps_per_n (BENCH_REPS; fewer at 10,000, where one repetition takes about 40 s here)."
 [[ $kustomize_reps == *10000:* ]] ||
   echo "kubectl kustomize is skipped where KUSTOMIZE_REPS ($kustomize_reps) gives no repetitions: its time grows quadratically."
 if [[ " $ns_list " == *" 1000 "* && " $ns_list " == *" 10000 "* ]]; then
