@@ -25,6 +25,10 @@ use layer_render::validate::{self, objects::Inputs};
 #[path = "../examples/gen/corpus.rs"]
 mod corpus;
 
+/// The binary's allocator, so the phases are timed as `layer-render` runs them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Workloads of each kind.
 const N: usize = 10_000;
 
