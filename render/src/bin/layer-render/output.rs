@@ -108,13 +108,18 @@ fn guard_existing(dir: &Path) -> Result<()> {
 
 fn write_all(root: &Path, files: &[(String, String)]) -> Result<()> {
     fs::create_dir_all(root).with_context(|| format!("cannot create {}", root.display()))?;
-    for (relative, content) in files {
-        let path = root.join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        fs::write(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+    // Each directory once, then the files on every core: a large tree is mostly file creation.
+    let dirs: std::collections::BTreeSet<&str> = files
+        .iter()
+        .filter_map(|(relative, _)| relative.rsplit_once('/').map(|(d, _)| d))
+        .collect();
+    for dir in dirs {
+        let path = root.join(dir);
+        fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
     }
-    Ok(())
+    let written = layer_render::par::map(files, |(relative, content)| {
+        let path = root.join(relative);
+        fs::write(&path, content).with_context(|| format!("cannot write {}", path.display()))
+    });
+    written.into_iter().collect()
 }
