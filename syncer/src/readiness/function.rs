@@ -61,9 +61,10 @@ pub fn active_namespaces(cr: &Function, indexes: &[&Index]) -> (Vec<String>, Opt
             .and_then(|ls| Selector::try_from(ls).map_err(|e| e.to_string()));
         match parsed {
             Ok(selector) => {
+                let none = std::collections::BTreeMap::new();
                 for index in indexes {
-                    let labels = index.metadata.labels.clone().unwrap_or_default();
-                    if selector.matches(&labels) {
+                    let labels = index.metadata.labels.as_ref().unwrap_or(&none);
+                    if selector.matches(labels) {
                         out.insert(backend_namespace(index).to_string());
                     }
                 }

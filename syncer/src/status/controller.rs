@@ -1,8 +1,10 @@
 //! The controller loop: takes watch signals, writer feedback, leadership changes and a resync
 //! tick, evaluates the CRs they name once every cache has synced, and hands the updates to the
-//! writer. Evaluation never waits on the API.
+//! writer. Evaluation never waits on the API. A full evaluation (the resync, a relist, a
+//! leadership change) is worked off [`RESYNC_CHUNK`] CRs at a time, with the CRs that events
+//! name evaluated first, so a change is written as quickly during a resync as outside one.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +19,11 @@ use super::index::StatusIndex;
 use super::index::evaluation_rank;
 use super::{Command, Feedback};
 use crate::metrics::Metrics;
+use crate::watch::mapping::coalesce;
 use crate::watch::{Dirty, Signal, Watched, all_synced};
+
+/// How many CRs of a full evaluation are evaluated before the loop looks at events again.
+pub const RESYNC_CHUNK: usize = 256;
 
 /// The channels and knobs of the loop.
 pub struct ControllerIo {
@@ -55,6 +61,8 @@ pub async fn run_controller(
     tokio::pin!(shutdown);
     let mut states: BTreeMap<Watched, Signal> = BTreeMap::new();
     let mut dirty: Vec<Dirty> = Vec::new();
+    // The rest of a full evaluation, worked off between events.
+    let mut backlog: VecDeque<ObjectKey> = VecDeque::new();
     let mut leader_open = true;
     let mut tick = tokio::time::interval(resync);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -81,34 +89,45 @@ pub async fn run_controller(
                 Err(_) => leader_open = false,
             },
             _ = tick.tick() => dirty.push(Dirty::Everything),
+            // Nothing else to do: go on with the full evaluation, after letting others run.
+            () = tokio::task::yield_now(), if !backlog.is_empty() => {}
         }
         // Coalesce whatever else is queued into this round.
         while let Ok(s) = signals.try_recv() {
             handle(&mut index, &mut states, &mut dirty, s);
         }
-        if !all_synced(&states) || dirty.is_empty() {
+        if !all_synced(&states) || (dirty.is_empty() && backlog.is_empty()) {
             continue;
         }
         if !ready.swap(true, Ordering::SeqCst) {
             tracing::info!("caches synced; writing status");
         }
-        let everything = dirty.contains(&Dirty::Everything);
-        let keys: BTreeSet<(u8, ObjectKey)> = if everything {
-            index.expand(&Dirty::Everything)
-        } else {
-            dirty.iter().flat_map(|d| index.expand(d)).collect()
-        }
-        .into_iter()
-        .map(|k| (evaluation_rank(&k), k))
-        .collect();
+        let dirty_sets = coalesce(&dirty);
         dirty.clear();
-        if everything {
-            let present: HashSet<&ObjectKey> = keys.iter().map(|(_, k)| k).collect();
-            index.retain(&present);
-        }
+        // Events first: a full evaluation is worked off in chunks between them, so one change
+        // is written within a chunk's time, not a whole resync's.
+        let mut keys: Vec<ObjectKey> = if dirty_sets == [Dirty::Everything] {
+            let mut all = index.expand(&Dirty::Everything);
+            all.sort_by_key(evaluation_rank);
+            index.retain(&all.iter().collect());
+            backlog = all.into();
+            Vec::new()
+        } else {
+            let mut seen = HashSet::new();
+            dirty_sets
+                .iter()
+                .flat_map(|d| index.expand(d))
+                .filter(|k| seen.insert(k.clone()))
+                .collect()
+        };
+        keys.sort_by_key(evaluation_rank);
+        let chunk = backlog.len().min(RESYNC_CHUNK);
+        keys.extend(backlog.drain(..chunk));
+        let finished_round = chunk > 0 && backlog.is_empty();
+        tracing::debug!(evaluating = keys.len(), left = backlog.len(), "evaluating");
         let now = Timestamp::now();
         let is_leader = *leader.borrow();
-        for (_, key) in keys {
+        for key in keys {
             if let Some(update) = index.evaluate(&key, now) {
                 if is_leader {
                     if updates.send(Command::Apply(update)).is_err() {
@@ -124,7 +143,7 @@ pub async fn run_controller(
                 return;
             }
         }
-        if everything {
+        if finished_round {
             metrics.resynced();
         }
         metrics.tracked(index.tracked());

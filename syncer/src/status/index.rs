@@ -214,8 +214,7 @@ impl StatusIndex {
             self.metrics.skipped(kind.kind_str());
             return None;
         }
-        let comparable = without_times(&desired);
-        if without_times(&live) == comparable {
+        if same_ignoring_times(&live, &desired) {
             if self.pending.remove(key).is_some() {
                 self.settled.push(key.clone());
             }
@@ -223,7 +222,7 @@ impl StatusIndex {
             return None;
         }
         if let Some(p) = self.pending.get(key)
-            && p.comparable == comparable
+            && same_ignoring_times(&p.comparable, &desired)
             && p.resource_version == resource_version
         {
             self.metrics.skipped(kind.kind_str());
@@ -232,7 +231,7 @@ impl StatusIndex {
         self.pending.insert(
             key.clone(),
             Pending {
-                comparable,
+                comparable: without_times(&desired),
                 resource_version,
                 gone: false,
             },
@@ -526,6 +525,39 @@ fn to_value<S: serde::Serialize>(s: &S) -> Value {
     serde_json::to_value(s).unwrap_or(Value::Null)
 }
 
+/// Whether two statuses are equal once every condition's `lastTransitionTime` is ignored
+/// (what [`without_times`] would give, without copying either).
+fn same_ignoring_times(a: &Value, b: &Value) -> bool {
+    const TIME: &str = "lastTransitionTime";
+    let same_condition = |x: &Value, y: &Value| match (x.as_object(), y.as_object()) {
+        (Some(x), Some(y)) => {
+            let fields =
+                |m: &serde_json::Map<String, Value>| m.len() - usize::from(m.contains_key(TIME));
+            fields(x) == fields(y)
+                && x.iter()
+                    .filter(|(k, _)| *k != TIME)
+                    .all(|(k, v)| y.get(k) == Some(v))
+        }
+        _ => x == y,
+    };
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter().all(|(k, va)| match (k.as_str(), b.get(k)) {
+                    (_, None) => false,
+                    ("conditions", Some(vb)) => match (va.as_array(), vb.as_array()) {
+                        (Some(x), Some(y)) => {
+                            x.len() == y.len() && x.iter().zip(y).all(|(c, d)| same_condition(c, d))
+                        }
+                        _ => va == vb,
+                    },
+                    (_, Some(vb)) => va == vb,
+                })
+        }
+        _ => a == b,
+    }
+}
+
 /// A status with every `lastTransitionTime` removed, for comparisons.
 fn without_times(status: &Value) -> Value {
     let mut copy = status.clone();
@@ -656,6 +688,28 @@ mod tests {
         );
         assert_eq!(index.expand(&Dirty::All(HevKind::Index)).len(), 2);
         assert_eq!(index.expand(&Dirty::Everything).len(), 2);
+    }
+
+    #[test]
+    fn statuses_compare_without_their_transition_times() {
+        let a = json!({"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": "2025-01-01T00:00:00Z"}]});
+        let b = json!({"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": "2026-01-01T00:00:00Z"}]});
+        let c = json!({"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "Available"}]});
+        let d = json!({"observedGeneration": 2, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "Available"}]});
+        let e = json!({"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "False", "reason": "Available"}]});
+        for (x, y) in [(&a, &b), (&a, &c), (&c, &b)] {
+            assert!(same_ignoring_times(x, y));
+            assert_eq!(without_times(x), without_times(y));
+        }
+        for (x, y) in [(&a, &d), (&a, &e), (&c, &json!({})), (&c, &Value::Null)] {
+            assert!(!same_ignoring_times(x, y));
+            assert_ne!(without_times(x), without_times(y));
+        }
     }
 
     /// The embed Pipeline and its children, ready, in fresh caches.

@@ -171,6 +171,7 @@ pub async fn run_writer(
             let _ = feedback.send(Feedback::Dropped(update.key));
             continue;
         }
+        tracing::debug!(object = %update.key, "writing status");
         match apply(&client, &update).await {
             Ok(()) => {
                 delay = backoff.initial;

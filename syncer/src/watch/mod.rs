@@ -312,9 +312,25 @@ pub fn spawn_watchers(
     let ns = opts.namespace.as_deref();
     let rendered = watcher::Config::default().labels(&format!("{LABEL_MANAGED_BY}={MANAGED_BY}"));
     let plain = watcher::Config::default;
-    let cr = |kind: HevKind| move |meta: &kube::core::ObjectMeta| mapping::of_cr(kind, meta);
-    let child = |meta: &kube::core::ObjectMeta| mapping::of_child(meta).into_iter().collect();
-    let infra = |_: &kube::core::ObjectMeta| vec![Dirty::All(HevKind::InfraRules)];
+    let cr = |kind: HevKind| {
+        let mut dependents = mapping::Dependents::default();
+        move |seen: Seen<'_>| match seen {
+            Seen::Applied(meta) => dependents.touched(kind, meta, false),
+            Seen::Deleted(meta) => dependents.touched(kind, meta, true),
+            Seen::Relisted => {
+                dependents.clear();
+                Vec::new()
+            }
+        }
+    };
+    let child = |seen: Seen<'_>| match seen {
+        Seen::Applied(meta) | Seen::Deleted(meta) => mapping::of_child(meta).into_iter().collect(),
+        Seen::Relisted => Vec::new(),
+    };
+    let infra = |seen: Seen<'_>| match seen {
+        Seen::Applied(_) | Seen::Deleted(_) => vec![Dirty::All(HevKind::InfraRules)],
+        Seen::Relisted => Vec::new(),
+    };
     let ctx = (tx, metrics, opts.backoff);
     vec![
         spawn(
@@ -438,19 +454,29 @@ fn scoped_dynamic(client: &Client, ns: Option<&str>, ar: &ApiResource) -> Api<Dy
     }
 }
 
+/// What a watcher saw, for the function that says which CRs it touches.
+enum Seen<'a> {
+    /// An object was created or changed.
+    Applied(&'a kube::core::ObjectMeta),
+    /// An object was deleted.
+    Deleted(&'a kube::core::ObjectMeta),
+    /// A relist started (it may hide deletions).
+    Relisted,
+}
+
 fn spawn<K, F, P>(
     what: Watched,
     api: Api<K>,
     config: watcher::Config,
     mut writer: Writer<K>,
-    map: F,
+    mut map: F,
     prune: P,
     (tx, metrics, backoff): (UnboundedSender<Signal>, Metrics, WatchBackoff),
 ) -> JoinHandle<()>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
-    F: Fn(&kube::core::ObjectMeta) -> Vec<Dirty> + Send + 'static,
+    F: FnMut(Seen<'_>) -> Vec<Dirty> + Send + 'static,
     P: FnMut(&mut K) + Send + 'static,
 {
     tokio::spawn(async move {
@@ -470,12 +496,22 @@ where
         let mut synced = false;
         while let Some(item) = stream.next().await {
             match item {
-                Ok(Event::Apply(obj) | Event::Delete(obj)) if synced => {
-                    for dirty in map(obj.meta()) {
+                Ok(Event::Apply(obj)) if synced => {
+                    for dirty in map(Seen::Applied(obj.meta())) {
                         if tx.send(Signal::Dirty(dirty)).is_err() {
                             return;
                         }
                     }
+                }
+                Ok(Event::Delete(obj)) if synced => {
+                    for dirty in map(Seen::Deleted(obj.meta())) {
+                        if tx.send(Signal::Dirty(dirty)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(Event::Init) => {
+                    map(Seen::Relisted);
                 }
                 Ok(Event::InitDone) => {
                     synced = true;

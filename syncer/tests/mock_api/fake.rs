@@ -522,6 +522,8 @@ impl Fake {
         use hyper::service::service_fn;
         use hyper_util::rt::TokioIo;
         while let Ok((stream, _)) = listener.accept().await {
+            // As kube-apiserver does (Go sets TCP_NODELAY on every connection).
+            let _ = stream.set_nodelay(true);
             let fake = self.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
