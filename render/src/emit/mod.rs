@@ -155,16 +155,10 @@ pub fn sort(objects: &mut [Object]) {
 
 /// One YAML stream of every object, in the order given.
 pub fn stream(objects: &[Object]) -> String {
-    // Objects are written on every core, then joined in order.
-    let texts = crate::par::map(objects, |o| yaml::to_string(&o.value));
-    let mut out = String::with_capacity(texts.iter().map(|t| t.len() + 4).sum());
-    for (i, text) in texts.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        out.push_str(text);
-    }
-    out
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and the YAML writer only writes UTF-8.
+    let _ = write_stream(objects, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Writes the stream of [`stream`] to `out`, a slice of objects at a time, so the whole text
