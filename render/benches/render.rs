@@ -5,16 +5,18 @@
 //!
 //! - `load`: every input file through `load_str` (YAML to located documents);
 //! - `decode_validate`: `validate::objects::decode` and `validate::check_all`;
-//! - `expand`: `expand::expand` (the children of every CR);
-//! - `link_sort_emit`: `linkage::link`, `emit::sort` and `emit::stream`;
+//! - `expand`: `expand::expand` (the children of every CR, as JSON);
+//! - `expand_link_write`: expansion as `render` runs it, each family linked and written to
+//!   YAML text as it is built;
+//! - `sort_stream`: `emit::sort` and `emit::stream` of the written objects;
 //! - `total`: the whole `render::render` from documents, plus `emit::stream` (everything the
 //!   binary does but reading files and writing stdout).
 //!
 //! Run with `cargo bench -p layer-render --bench render`. Figures: `docs/performance.md`.
 
 use divan::Bencher;
-use layer_render::emit::{self, Object};
-use layer_render::expand::{expand as expand_inputs, linkage};
+use layer_render::emit::{self, Emitted, Object};
+use layer_render::expand::{expand as expand_inputs, expand_with, linkage};
 use layer_render::load::{Document, Limits, load_str};
 use layer_render::profile::Profile;
 use layer_render::render::{RenderOptions, render};
@@ -52,10 +54,13 @@ fn decode(documents: Vec<Document>) -> Inputs {
     validate::objects::decode(documents, "default").0
 }
 
-/// The expanded objects before linkage, as `render` has them.
-fn expanded() -> Vec<Object> {
-    let inputs = decode(load_all(&files()));
-    expand_inputs(&inputs, &Profile::default()).objects
+/// Every family linked and written, as `render` has them before sorting.
+fn written(inputs: &Inputs) -> Vec<Emitted> {
+    let finish = |mut family: Vec<Object>| {
+        linkage::link(&mut family, &linkage::Children::default());
+        family.into_iter().map(Emitted::from).collect()
+    };
+    expand_with(inputs, &Profile::default(), &finish).objects
 }
 
 #[divan::bench(sample_count = 10)]
@@ -85,12 +90,17 @@ fn expand(bencher: Bencher) {
 }
 
 #[divan::bench(sample_count = 10)]
-fn link_sort_emit(bencher: Bencher) {
-    let objects = expanded();
+fn expand_link_write(bencher: Bencher) {
+    let inputs = decode(load_all(&files()));
+    bencher.bench(|| written(&inputs));
+}
+
+#[divan::bench(sample_count = 10)]
+fn sort_stream(bencher: Bencher) {
+    let objects = written(&decode(load_all(&files())));
     bencher
         .with_inputs(|| objects.clone())
         .bench_values(|mut objects| {
-            linkage::link(&mut objects);
             emit::sort(&mut objects);
             emit::stream(&objects)
         });

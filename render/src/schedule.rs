@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use k8s_openapi::api::core::v1::{PodSpec, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Affinity, PodSpec, Taint, Toleration};
 
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::karpenter::labels::{self, EC2_NODE_CLASS, NODEPOOL};
@@ -408,7 +408,33 @@ pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
 
 /// The pod's label requirements, one list per required node affinity term (one list in all
 /// when it has no required affinity). An empty result means no term can match.
-fn alternatives(pod: &PodSpec) -> Vec<Vec<PodRequirement>> {
+/// The part of a pod spec that decides where it can run. A large render keeps one per
+/// worker until the check, so it holds only that.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Placement {
+    /// `nodeSelector`.
+    pub node_selector: Option<BTreeMap<String, String>>,
+    /// `affinity`.
+    pub affinity: Option<Affinity>,
+    /// `tolerations`.
+    pub tolerations: Option<Vec<Toleration>>,
+    /// The first GPU resource any container asks for ([`gpu_request`]).
+    pub gpu: Option<String>,
+}
+
+impl Placement {
+    /// The placement of a pod.
+    pub fn of(pod: &PodSpec) -> Placement {
+        Placement {
+            node_selector: pod.node_selector.clone(),
+            affinity: pod.affinity.clone(),
+            tolerations: pod.tolerations.clone(),
+            gpu: gpu_request(pod),
+        }
+    }
+}
+
+fn alternatives(pod: &Placement) -> Vec<Vec<PodRequirement>> {
     let selector: Vec<PodRequirement> = pod
         .node_selector
         .iter()
@@ -486,7 +512,7 @@ fn is_zero(quantity: &str) -> bool {
 }
 
 fn problems_with(
-    pod: &PodSpec,
+    pod: &Placement,
     alternatives: &[Vec<PodRequirement>],
     view: &View<'_>,
 ) -> Vec<Problem> {
@@ -502,16 +528,21 @@ fn problems_with(
             problems.push(Problem::Taint(taint_text(taint)));
         }
     }
-    if let Some(resource) = gpu_request(pod)
+    if let Some(resource) = &pod.gpu
         && !view.is_gpu()
     {
-        problems.push(Problem::Gpu(resource));
+        problems.push(Problem::Gpu(resource.clone()));
     }
     problems
 }
 
 /// Checks one pod against the NodePools: `Ok` when one fits.
 pub fn check_pod(pod: &PodSpec, nodepools: &[NodePool]) -> Result<(), Unschedulable> {
+    check_placement(&Placement::of(pod), nodepools)
+}
+
+/// Checks one pod's placement against the NodePools: `Ok` when one fits.
+pub fn check_placement(pod: &Placement, nodepools: &[NodePool]) -> Result<(), Unschedulable> {
     let alternatives = alternatives(pod);
     let mut closest: Option<(usize, &str, Vec<Problem>)> = None;
     for np in nodepools {
@@ -540,8 +571,8 @@ pub struct WorkerPod {
     pub deployment: String,
     /// The compute pool it runs on.
     pub pool: String,
-    /// Its final pod spec.
-    pub pod: PodSpec,
+    /// Where its final pod spec can run.
+    pub placement: Placement,
     /// The CR's source position.
     pub span: Option<Span>,
     /// The CR, as `Kind/namespace/name`.
@@ -565,10 +596,9 @@ pub enum Mode {
 pub fn check_workers(workers: &[WorkerPod], nodepools: &[NodePool], mode: Mode) -> Vec<Diagnostic> {
     let mut names: Vec<&str> = nodepools.iter().map(|p| p.metadata.name.as_str()).collect();
     names.sort_unstable();
-    workers
-        .iter()
-        .filter_map(|w| {
-            let verdict = check_pod(&w.pod, nodepools).err()?;
+    // Each worker is checked on its own, on every core.
+    crate::par::map(workers, |w| {
+            let verdict = check_placement(&w.placement, nodepools).err()?;
             let (code, suffix) = match mode {
                 Mode::Error => (Code::Unschedulable, ""),
                 Mode::DefaultPoolsOnly => (
@@ -591,6 +621,8 @@ pub fn check_workers(workers: &[WorkerPod], nodepools: &[NodePool], mode: Mode) 
                     .field(w.field.clone()),
             )
         })
+        .into_iter()
+        .flatten()
         .collect()
 }
 
@@ -754,6 +786,27 @@ mod tests {
     }
 
     #[test]
+    fn a_placement_keeps_what_the_check_reads() {
+        let mut p = pod(cpu_pod());
+        p.init_containers = Some(vec![
+            serde_json::from_value(
+                json!({"name": "init", "image": "i", "resources": {"requests": {"amd.com/gpu": "1"}}}),
+            )
+            .unwrap(),
+        ]);
+        p.service_account_name = Some("worker".into());
+        assert_eq!(
+            Placement::of(&p),
+            Placement {
+                node_selector: p.node_selector.clone(),
+                affinity: None,
+                tolerations: p.tolerations.clone(),
+                gpu: Some("amd.com/gpu".into()),
+            }
+        );
+    }
+
+    #[test]
     fn a_gpu_request_needs_a_gpu_nodepool() {
         let mut p = pod(cpu_pod());
         p.containers[0].resources =
@@ -839,7 +892,9 @@ mod tests {
         let worker = WorkerPod {
             deployment: "shop/embed-worker".into(),
             pool: "arm".into(),
-            pod: pod(json!({"nodeSelector": {"layer.hev.dev/node-role": "worker-arm"}})),
+            placement: Placement::of(&pod(
+                json!({"nodeSelector": {"layer.hev.dev/node-role": "worker-arm"}}),
+            )),
             span: None,
             object: "Pipeline/shop/embed".into(),
             field: "spec.scaling.pool".into(),

@@ -18,6 +18,13 @@ struct Pool {
     role: &'static str,
 }
 
+impl Pool {
+    /// GPU nodes carry the `nvidia.com/gpu` taint, so a realistic GPU pool tolerates it.
+    fn tolerates_gpu(&self) -> bool {
+        self.kind == "gpu"
+    }
+}
+
 /// The pools of the generated `InfraRules/default`.
 const POOLS: [Pool; 3] = [
     Pool {
@@ -244,9 +251,15 @@ fn shared_yaml(n: usize) -> String {
     for pool in &POOLS {
         let _ = write!(
             out,
-            "  - name: {}\n    kind: {}\n    maxReplicasPerWorkload: {}\n    nodeSelector:\n      layer.hev.dev/node-role: {}\n    tolerations:\n    - key: layer.hev.dev/node-role\n      operator: Equal\n      value: {}\n      effect: NoSchedule\n    resources:\n      requests: {{{requests}}}\n",
+            "  - name: {}\n    kind: {}\n    maxReplicasPerWorkload: {}\n    nodeSelector:\n      layer.hev.dev/node-role: {}\n    tolerations:\n    - key: layer.hev.dev/node-role\n      operator: Equal\n      value: {}\n      effect: NoSchedule\n",
             pool.name, pool.kind, pool.ceiling, pool.role, pool.role
         );
+        if pool.tolerates_gpu() {
+            out.push_str(
+                "    - key: nvidia.com/gpu\n      operator: Exists\n      effect: NoSchedule\n",
+            );
+        }
+        let _ = writeln!(out, "    resources:\n      requests: {{{requests}}}");
     }
     out
 }
@@ -264,9 +277,13 @@ fn values_yaml(shapes: &[Shape]) -> String {
             .join(", ");
         let _ = writeln!(
             out,
-            "  {}:\n    nodeSelector: {{layer.hev.dev/node-role: {}}}\n    tolerations:\n    - {{key: layer.hev.dev/node-role, operator: Equal, value: {}, effect: NoSchedule}}\n    resources:\n      requests: {{{requests}}}",
+            "  {}:\n    nodeSelector: {{layer.hev.dev/node-role: {}}}\n    tolerations:\n    - {{key: layer.hev.dev/node-role, operator: Equal, value: {}, effect: NoSchedule}}",
             pool.name, pool.role, pool.role
         );
+        if pool.tolerates_gpu() {
+            out.push_str("    - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}\n");
+        }
+        let _ = writeln!(out, "    resources:\n      requests: {{{requests}}}");
     }
     out.push_str("workloads:\n");
     for s in shapes {

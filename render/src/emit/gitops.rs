@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::emit::{Object, Stage, file_path, yaml};
+use crate::emit::{Emitted, Object, Stage, file_path, yaml};
 use crate::profile::Flux;
 
 /// The Argo CD annotation that orders a sync.
@@ -29,23 +29,22 @@ pub fn argo_wave(stage: Stage) -> Option<i32> {
     }
 }
 
-/// Adds the sync-wave annotation to every object render produced.
-pub fn annotate_argo(objects: &mut [Object]) {
-    for object in objects {
-        let Some(wave) = argo_wave(Stage::of(&object.key)) else {
-            continue;
-        };
-        let Some(meta) = object
-            .value
-            .get_mut("metadata")
-            .and_then(Value::as_object_mut)
-        else {
-            continue;
-        };
-        let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
-        if let Some(map) = annotations.as_object_mut() {
-            map.insert(SYNC_WAVE.into(), Value::String(wave.to_string()));
-        }
+/// Adds the sync-wave annotation to an object render produced; passed-through objects keep
+/// theirs. It runs before linkage, so the render hash covers the wave.
+pub fn annotate_argo(object: &mut Object) {
+    let Some(wave) = argo_wave(Stage::of(&object.key)) else {
+        return;
+    };
+    let Some(meta) = object
+        .value
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+    if let Some(map) = annotations.as_object_mut() {
+        map.insert(SYNC_WAVE.into(), Value::String(wave.to_string()));
     }
 }
 
@@ -85,7 +84,7 @@ fn kustomization(resources: Vec<Value>) -> String {
 /// `kustomization.yaml`, and at the top the Flux Kustomizations that apply them in order
 /// (`dependsOn`, `wait: true` so each waits for the health of the one before). Point a Flux
 /// Kustomization at the top directory, or add `layer-kustomizations.yaml` to an existing one.
-pub fn flux_tree(objects: &[Object], flux: &Flux) -> Vec<(String, String)> {
+pub fn flux_tree(objects: &[Emitted], flux: &Flux) -> Vec<(String, String)> {
     let mut files = Vec::new();
     let mut flux_objects = Vec::new();
     let base = flux.path.trim_end_matches('/');
@@ -96,7 +95,7 @@ pub fn flux_tree(objects: &[Object], flux: &Flux) -> Vec<(String, String)> {
             .filter(|o| stages.contains(&Stage::of(&o.key)))
         {
             let path = file_path(&object.key);
-            files.push((format!("{group}/{path}"), yaml::to_string(&object.value)));
+            files.push((format!("{group}/{path}"), object.yaml.clone()));
             resources.push(Value::String(path));
         }
         files.push((
@@ -158,7 +157,7 @@ mod tests {
 
     #[test]
     fn passed_through_objects_are_not_annotated() {
-        let mut objects = vec![
+        let mut objects = [
             Object::from_value(
                 json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
             ),
@@ -166,7 +165,7 @@ mod tests {
                 json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}}),
             ),
         ];
-        annotate_argo(&mut objects);
+        objects.iter_mut().for_each(annotate_argo);
         assert_eq!(objects[0].value["metadata"].get("annotations"), None);
         assert_eq!(objects[1].value["metadata"]["annotations"][SYNC_WAVE], "2");
     }

@@ -3,8 +3,9 @@
 //! The order is fixed (DESIGN.md section 5): EC2NodeClasses, NodePools, other passed-through
 //! objects, Services, Deployments, TriggerAuthentications, ScaledObjects, and the hev layer
 //! CRs last, because their health depends on their children. Ties break on group, version,
-//! kind, namespace and name. Emission returns text and (path, bytes) pairs; only the binary
-//! writes files.
+//! kind, namespace and name. Each object becomes YAML text as soon as it is final
+//! ([`Emitted`]), so a large render holds text, not JSON trees. Emission returns text and
+//! (path, bytes) pairs; only the binary writes files.
 
 pub mod gitops;
 pub mod provenance;
@@ -39,6 +40,45 @@ impl Object {
             &text(meta.and_then(|m| m.get("name"))),
         );
         Object { key, value }
+    }
+}
+
+/// One object as it is written: its identity and its YAML text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Emitted {
+    /// Its identity.
+    pub key: ObjectKey,
+    /// Its YAML document, without the `---` separator.
+    pub yaml: String,
+}
+
+impl From<Object> for Emitted {
+    fn from(object: Object) -> Emitted {
+        let mut yaml = yaml::to_string(&object.value);
+        // Tens of thousands of these live until the end: keep only what they use.
+        yaml.shrink_to_fit();
+        Emitted {
+            key: object.key,
+            yaml,
+        }
+    }
+}
+
+/// Anything that sorts into apply order by its key.
+pub trait Keyed {
+    /// The object's identity.
+    fn key(&self) -> &ObjectKey;
+}
+
+impl Keyed for Object {
+    fn key(&self) -> &ObjectKey {
+        &self.key
+    }
+}
+
+impl Keyed for Emitted {
+    fn key(&self) -> &ObjectKey {
+        &self.key
     }
 }
 
@@ -127,52 +167,54 @@ fn sub_rank(stage: Stage, kind: &str) -> usize {
 
 /// The total apply order.
 pub fn compare(a: &ObjectKey, b: &ObjectKey) -> Ordering {
-    let (sa, sb) = (Stage::of(a), Stage::of(b));
-    (
-        sa,
-        sub_rank(sa, &a.kind),
-        &a.group,
-        &a.version,
-        &a.kind,
-        &a.namespace,
-        &a.name,
-    )
-        .cmp(&(
-            sb,
-            sub_rank(sb, &b.kind),
-            &b.group,
-            &b.version,
-            &b.kind,
-            &b.namespace,
-            &b.name,
-        ))
+    rank(a).cmp(&rank(b)).then_with(|| tie_break(a, b))
+}
+
+/// Where an object's kind applies: its stage, then its place within the stage.
+fn rank(key: &ObjectKey) -> (Stage, usize) {
+    let stage = Stage::of(key);
+    (stage, sub_rank(stage, &key.kind))
+}
+
+fn tie_break(a: &ObjectKey, b: &ObjectKey) -> Ordering {
+    (&a.group, &a.version, &a.kind, &a.namespace, &a.name).cmp(&(
+        &b.group,
+        &b.version,
+        &b.kind,
+        &b.namespace,
+        &b.name,
+    ))
 }
 
 /// Sorts objects into apply order.
-pub fn sort(objects: &mut [Object]) {
-    objects.sort_by(|a, b| compare(&a.key, &b.key));
+pub fn sort<T: Keyed>(objects: &mut Vec<T>) {
+    // Ranking matches strings: do it once per object, not twice per comparison.
+    let ranks: Vec<(Stage, usize)> = objects.iter().map(|o| rank(o.key())).collect();
+    let mut order: Vec<usize> = (0..objects.len()).collect();
+    order.sort_by(|&a, &b| {
+        ranks[a]
+            .cmp(&ranks[b])
+            .then_with(|| tie_break(objects[a].key(), objects[b].key()))
+    });
+    let mut slots: Vec<Option<T>> = std::mem::take(objects).into_iter().map(Some).collect();
+    *objects = order.iter().filter_map(|&i| slots[i].take()).collect();
 }
 
 /// One YAML stream of every object, in the order given.
-pub fn stream(objects: &[Object]) -> String {
+pub fn stream(objects: &[Emitted]) -> String {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail, and the YAML writer only writes UTF-8.
     let _ = write_stream(objects, &mut out);
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Writes the stream of [`stream`] to `out`, a slice of objects at a time, so the whole text
-/// never has to be in memory at once.
-pub fn write_stream(objects: &[Object], out: &mut impl std::io::Write) -> std::io::Result<()> {
-    const SLICE: usize = 4096;
-    for (n, part) in objects.chunks(SLICE).enumerate() {
-        let texts = crate::par::map(part, |o| yaml::to_string(&o.value));
-        for (i, text) in texts.iter().enumerate() {
-            if n > 0 || i > 0 {
-                out.write_all(b"---\n")?;
-            }
-            out.write_all(text.as_bytes())?;
+/// Writes the stream of [`stream`] to `out`.
+pub fn write_stream(objects: &[Emitted], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    for (i, object) in objects.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b"---\n")?;
         }
+        out.write_all(object.yaml.as_bytes())?;
     }
     Ok(())
 }
@@ -195,9 +237,11 @@ pub fn file_path(key: &ObjectKey) -> String {
 
 /// The files of an `--out` tree: one per object, plus `kustomization.yaml` listing them in
 /// apply order. `sortOptions: fifo` keeps kustomize from re-sorting them.
-pub fn tree(objects: &[Object]) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> =
-        crate::par::map(objects, |o| (file_path(&o.key), yaml::to_string(&o.value)));
+pub fn tree(objects: &[Emitted]) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = objects
+        .iter()
+        .map(|o| (file_path(&o.key), o.yaml.clone()))
+        .collect();
     let resources: Vec<Value> = files
         .iter()
         .map(|(p, _)| Value::String(p.clone()))
@@ -297,14 +341,13 @@ mod tests {
 
     #[test]
     fn the_kustomization_lists_files_in_apply_order() {
-        let objects = vec![
-            Object::from_value(
-                serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "n"}}),
-            ),
-            Object::from_value(
-                serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}}),
-            ),
-        ];
+        let objects: Vec<Emitted> = [
+            serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "n"}}),
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}}),
+        ]
+        .into_iter()
+        .map(|v| Object::from_value(v).into())
+        .collect();
         let files = tree(&objects);
         assert_eq!(files.len(), 3);
         assert_eq!(

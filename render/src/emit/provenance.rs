@@ -34,10 +34,7 @@ pub struct Provenance {
 /// The digest of input documents: the sorted hashes of each object's JSON, so neither file
 /// names, file order nor formatting change it.
 pub fn input_digest(documents: &[Document]) -> String {
-    let mut hashes: Vec<String> = documents
-        .iter()
-        .map(|d| content_hash(&d.root.to_json()))
-        .collect();
+    let mut hashes = crate::par::map(documents, |d| content_hash(&d.root.to_json()));
     hashes.sort();
     content_hash(&Value::from(hashes))
 }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::emit::{Object, Stage};
 use crate::hash::{canonical_json, content_hash};
+use crate::validate::objects::Sourced;
 use crate::workload::{
     ANNOTATION_CHILDREN, ANNOTATION_RENDER_HASH, ANNOTATION_SPEC_HASH, LABEL_MANAGED_BY,
     LABEL_OWNER_KIND, LABEL_OWNER_NAME, MANAGED_BY,
@@ -48,58 +49,82 @@ fn annotations(value: &mut Value) -> Option<&mut Map<String, Value>> {
 }
 
 fn label<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    value.pointer("/metadata/labels")?.get(key)?.as_str()
+    value.get("metadata")?.get("labels")?.get(key)?.as_str()
 }
 
 /// The owner of a child: its namespace and the kind and name of its CR.
 type Owner = (Option<String>, String, String);
 
-fn owner(object: &Object) -> Option<Owner> {
+/// The kind and name of the CR that an object is labelled as a child of.
+fn owner_labels(value: &Value) -> Option<(&str, &str)> {
     match (
-        label(&object.value, LABEL_MANAGED_BY),
-        label(&object.value, LABEL_OWNER_KIND),
-        label(&object.value, LABEL_OWNER_NAME),
+        label(value, LABEL_MANAGED_BY),
+        label(value, LABEL_OWNER_KIND),
+        label(value, LABEL_OWNER_NAME),
     ) {
-        (Some(MANAGED_BY), Some(kind), Some(name)) => Some((
-            object.key.namespace.clone(),
-            kind.to_string(),
-            name.to_string(),
-        )),
+        (Some(MANAGED_BY), Some(kind), Some(name)) => Some((kind, name)),
         _ => None,
     }
 }
 
-/// Stamps every hash. Children are objects labelled as managed by render with an owner.
-/// Hashing dominates and each object hashes on its own, so it runs on every core.
-pub fn link(objects: &mut [Object]) {
-    // Children carry no render-hash yet, so their content is hashed as it is.
-    crate::par::for_each_mut(objects, |object| {
-        if owner(object).is_some() {
+fn owner(object: &Object) -> Option<Owner> {
+    let (kind, name) = owner_labels(&object.value)?;
+    Some((
+        object.key.namespace.clone(),
+        kind.to_string(),
+        name.to_string(),
+    ))
+}
+
+/// The render hashes of children by owner: for each CR, `Kind/name` to hash.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Children(BTreeMap<Owner, BTreeMap<String, String>>);
+
+impl Children {
+    /// Stamps the render hash on every child among `objects` and collects the hashes. Children
+    /// are objects labelled as managed by render with an owner.
+    pub fn stamp(objects: &mut [Object]) -> Children {
+        let mut children = Children::default();
+        for object in objects {
+            let Some(owner) = owner(object) else { continue };
+            // A child carries no render-hash yet, so its content is hashed as it is.
             let hash = content_hash(&object.value);
             if let Some(map) = annotations(&mut object.value) {
-                map.insert(ANNOTATION_RENDER_HASH.into(), Value::String(hash));
+                map.insert(ANNOTATION_RENDER_HASH.into(), Value::String(hash.clone()));
             }
+            children
+                .0
+                .entry(owner)
+                .or_default()
+                .insert(format!("{}/{}", object.key.kind, object.key.name), hash);
         }
-    });
-    let mut children: BTreeMap<Owner, BTreeMap<String, String>> = BTreeMap::new();
-    for object in objects.iter() {
-        let Some(owner) = owner(object) else { continue };
-        let hash = object
-            .value
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(ANNOTATION_RENDER_HASH));
-        if let Some(Value::String(hash)) = hash {
-            children.entry(owner).or_default().insert(
-                format!("{}/{}", object.key.kind, object.key.name),
-                hash.clone(),
-            );
-        }
+        children
     }
+}
+
+/// Copies of the passed-through objects labelled as children of a CR. Each is emitted on
+/// its own, so its owner's family learns its hash from these.
+pub fn strays(pass_through: &[Sourced<Value>]) -> Vec<Object> {
+    pass_through
+        .iter()
+        .filter(|o| owner_labels(&o.object).is_some())
+        .map(|o| Object {
+            key: o.key.clone(),
+            value: o.object.clone(),
+        })
+        .collect()
+}
+
+/// Stamps every hash in one family: a workload CR with the children render made for it, or
+/// one object on its own. Every hash is local to its family, so families link independently
+/// and can be written out as soon as they are linked. `outside` holds the children that are
+/// not in their owner's family: passed-through objects labelled with an owner.
+pub fn link(family: &mut [Object], outside: &Children) {
+    let inside = Children::stamp(family);
     // Only the five kinds render reads: a passed-through Warehouse stays untouched.
-    let children = &children;
-    crate::par::for_each_mut(objects, |object| {
+    for object in family {
         if Stage::of(&object.key) != Stage::CustomResources {
-            return;
+            continue;
         }
         let hash = spec_hash(&object.value);
         let id = (
@@ -107,22 +132,23 @@ pub fn link(objects: &mut [Object]) {
             object.key.kind.clone(),
             object.key.name.clone(),
         );
-        let owned = children.get(&id);
+        let mut owned: Map<String, Value> = Map::new();
+        for children in [&inside, outside] {
+            for (k, v) in children.0.get(&id).into_iter().flatten() {
+                owned.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
         let Some(map) = annotations(&mut object.value) else {
-            return;
+            continue;
         };
         map.insert(ANNOTATION_SPEC_HASH.into(), Value::String(hash));
-        if let Some(owned) = owned {
-            let json: Map<String, Value> = owned
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
+        if !owned.is_empty() {
             map.insert(
                 ANNOTATION_CHILDREN.into(),
-                Value::String(canonical_json(&Value::Object(json))),
+                Value::String(canonical_json(&Value::Object(owned))),
             );
         }
-    });
+    }
 }
 
 #[cfg(test)]
@@ -146,7 +172,7 @@ mod tests {
     #[test]
     fn the_parent_records_each_child_hash() {
         let mut objs = objects();
-        link(&mut objs);
+        link(&mut objs, &Children::default());
         let child_hash = objs[0]
             .value
             .pointer("/metadata/annotations/layer.hev.dev~1render-hash")
@@ -172,8 +198,8 @@ mod tests {
         let mut a = objects();
         let mut b = objects();
         b[0].value["spec"]["x"] = json!(2);
-        link(&mut a);
-        link(&mut b);
+        link(&mut a, &Children::default());
+        link(&mut b, &Children::default());
         assert_ne!(a[0].value, b[0].value);
         let spec = |o: &Object| {
             o.value

@@ -36,9 +36,9 @@ const WAREHOUSE_KIND: &str = "Warehouse";
 
 /// What expansion produced.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Expanded {
-    /// Every object to emit, unsorted and not yet linked.
-    pub objects: Vec<Object>,
+pub struct Expanded<T = Object> {
+    /// Every object to emit, unsorted, each family as `finish` left it.
+    pub objects: Vec<T>,
     /// What expansion found wrong.
     pub diagnostics: Vec<Diagnostic>,
     /// Every worker's final pod spec, for the schedulability check.
@@ -47,8 +47,20 @@ pub struct Expanded {
     pub node_pools: Vec<NodePool>,
 }
 
-/// Expands the input.
+/// Expands the input, with the objects as they come out of expansion: not yet linked.
 pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
+    expand_with(inputs, profile, &|family| family)
+}
+
+/// Expands the input and hands each family to `finish` as soon as it is built: a workload
+/// CR with its children (the CR last), or any other object on its own. Families are built
+/// on every core, so `finish` can link and write each one while it is fresh; the result
+/// keeps input order.
+pub fn expand_with<T, F>(inputs: &Inputs, profile: &Profile, finish: &F) -> Expanded<T>
+where
+    T: Send,
+    F: Fn(Vec<Object>) -> Vec<T> + Sync,
+{
     let pools = pools::effective_pools(default_infra_rules(inputs));
     let warehouses: BTreeMap<(Option<&str>, &str), &Value> = inputs
         .pass_through
@@ -56,15 +68,14 @@ pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
         .filter(|o| o.key.group == crate::key::HEV_GROUP && o.key.kind == WAREHOUSE_KIND)
         .map(|o| ((o.key.namespace.as_deref(), o.key.name.as_str()), &o.object))
         .collect();
-    // Each workload expands on its own, so they spread over the cores; results keep input
-    // order.
+    // Each workload expands on its own, so they spread over the cores.
     let pipelines = par::map(&inputs.pipelines, |p| {
         let w = Workload::of_pipeline(&p.object);
         let mut objects = Vec::new();
         let mut out = Vec::new();
         let worker = expand_workload(p, &w, &pools, profile, &warehouses, &mut objects, &mut out);
         objects.push(cr_object(p));
-        (objects, out, worker)
+        (finish(objects), out, worker)
     });
     let functions = par::map(&inputs.functions, |f| {
         let w = Workload::of_function(&f.object);
@@ -72,7 +83,7 @@ pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
         let mut out = Vec::new();
         let worker = expand_workload(f, &w, &pools, profile, &warehouses, &mut objects, &mut out);
         objects.push(cr_object(f));
-        (objects, out, worker)
+        (finish(objects), out, worker)
     });
     let mut objects = Vec::new();
     let mut out = Vec::new();
@@ -82,6 +93,7 @@ pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
         out.extend(d);
         workers.extend(w);
     }
+    let alone = |object: Object| finish(vec![object]);
     let mut node_pools = Vec::new();
     if profile.karpenter.enabled {
         let infra_rules = inputs
@@ -90,19 +102,29 @@ pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
             .find(|r| r.key.name == crate::api::infra_rules::INFRA_RULES_NAME);
         let (rendered, found) = node_objects(&pools, profile, infra_rules, inputs);
         out.extend(found);
-        objects.extend(rendered.to_objects());
+        objects.extend(rendered.to_objects().into_iter().flat_map(alone));
         node_pools.extend(rendered.node_pools);
     }
     let (given, found) = schedule::read_nodepools(inputs.pass_through.iter().map(|o| &o.doc));
     node_pools.extend(given);
     out.extend(found);
-    objects.extend(inputs.vector_stores.iter().map(cr_object));
-    objects.extend(par::map(&inputs.indexes, cr_object));
-    objects.extend(inputs.infra_rules.iter().map(cr_object));
-    objects.extend(inputs.pass_through.iter().map(|o| Object {
-        key: o.key.clone(),
-        value: o.object.clone(),
-    }));
+    objects.extend(inputs.vector_stores.iter().map(cr_object).flat_map(alone));
+    objects.extend(
+        par::map(&inputs.indexes, |i| alone(cr_object(i)))
+            .into_iter()
+            .flatten(),
+    );
+    objects.extend(inputs.infra_rules.iter().map(cr_object).flat_map(alone));
+    objects.extend(
+        par::map(&inputs.pass_through, |o| {
+            alone(Object {
+                key: o.key.clone(),
+                value: o.object.clone(),
+            })
+        })
+        .into_iter()
+        .flatten(),
+    );
     Expanded {
         objects,
         diagnostics: out,
@@ -244,7 +266,7 @@ fn expand_workload<T>(
     let worker = WorkerPod {
         deployment: format!("{}/{}", w.namespace, w.child_name()),
         pool: pool.name.clone(),
-        pod: pod.clone(),
+        placement: schedule::Placement::of(&pod),
         span: Some(src.doc.span_of(&field_steps(field))),
         object: src.key.display_ref(),
         field: field.to_string(),

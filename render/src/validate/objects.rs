@@ -84,81 +84,137 @@ pub struct Inputs {
 /// Decodes every document. `default_namespace` fills in a missing namespace on namespaced
 /// hev layer kinds, as `kubectl apply -n` would.
 pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec<Diagnostic>) {
-    let mut inputs = Inputs::default();
-    let mut out = Vec::new();
-    let mut schemas: HashMap<HevKind, Value> = HashMap::new();
-    // Where each identity was first defined; a span, not the document, keeps memory flat.
+    // Identities are checked in input order, so the first definition wins; the costly
+    // schema check and typed read of each object then run on every core.
     let mut seen: HashMap<(String, String, Option<String>, String), crate::diagnostic::Span> =
         HashMap::new();
-
+    let mut steps = Vec::with_capacity(documents.len());
     for doc in documents {
-        let Some((api_version, kind)) = type_meta(&doc, &mut out) else {
-            continue;
-        };
-        let hev = HevKind::from_type_meta(&api_version, &kind);
-        let namespace = match hev {
-            Some(k) if k.is_namespaced() => {
-                Some(doc.namespace().unwrap_or(default_namespace).to_string())
-            }
-            _ => doc.namespace().map(str::to_string),
-        };
-        let Some(name) = doc.name().map(str::to_string) else {
-            let pos = doc.root.get("metadata").map_or(doc.root.pos, |m| m.pos);
-            out.push(
-                Diagnostic::new(Code::InvalidName, "required field is missing")
-                    .at(doc.span(pos))
-                    .object(kind.clone())
-                    .field("metadata.name"),
-            );
-            continue;
-        };
-        let key = ObjectKey::new(&api_version, &kind, namespace.as_deref(), &name);
-        let identity = (
-            key.group.clone(),
-            key.kind.clone(),
-            key.namespace.clone(),
-            key.name.clone(),
-        );
-        if let Some(first) = seen.get(&identity) {
-            let first_at = first;
-            out.push(
-                Diagnostic::new(
-                    Code::DuplicateObject,
-                    format!("defined twice; the first is at {first_at}"),
-                )
-                .at(doc.span(doc.root.pos))
-                .object(key.display_ref()),
-            );
-            continue;
-        }
-        seen.insert(identity, doc.span(doc.root.pos));
-
-        let Some(hev) = hev else {
-            let value = doc.root.to_json();
-            inputs.pass_through.push(Sourced {
-                object: value,
-                key,
-                doc,
-            });
-            continue;
-        };
-        let schema = schemas.entry(hev).or_insert_with(|| crd_schema(hev));
-        let before = out.len();
-        check_hev_meta(&doc, hev, &key, &mut out);
-        out.extend(schema::check(&doc, schema, &key.display_ref()));
-        if out[before..].iter().any(Diagnostic::is_error) {
-            continue;
-        }
-        let json = typed_json(&doc, &key);
-        match hev {
-            HevKind::VectorStore => push_typed(&mut inputs.vector_stores, json, key, doc, &mut out),
-            HevKind::Index => push_typed(&mut inputs.indexes, json, key, doc, &mut out),
-            HevKind::InfraRules => push_typed(&mut inputs.infra_rules, json, key, doc, &mut out),
-            HevKind::Pipeline => push_typed(&mut inputs.pipelines, json, key, doc, &mut out),
-            HevKind::Function => push_typed(&mut inputs.functions, json, key, doc, &mut out),
+        steps.push(identify(doc, default_namespace, &mut seen));
+    }
+    let schemas: HashMap<HevKind, Value> = HevKind::ALL
+        .into_iter()
+        .filter(|k| {
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::Identified(_, _, Some(h)) if h == k))
+        })
+        .map(|k| (k, crd_schema(k)))
+        .collect();
+    let read = crate::par::map_vec(steps, |step| match step {
+        Step::Rejected(diagnostics) => (None, diagnostics),
+        Step::Identified(doc, key, hev) => read(doc, key, hev, &schemas),
+    });
+    let mut inputs = Inputs::default();
+    let mut out = Vec::new();
+    for (object, diagnostics) in read {
+        out.extend(diagnostics);
+        match object {
+            Some(Read::VectorStore(o)) => inputs.vector_stores.push(o),
+            Some(Read::Index(o)) => inputs.indexes.push(o),
+            Some(Read::InfraRules(o)) => inputs.infra_rules.push(o),
+            Some(Read::Pipeline(o)) => inputs.pipelines.push(o),
+            Some(Read::Function(o)) => inputs.functions.push(o),
+            Some(Read::PassThrough(o)) => inputs.pass_through.push(o),
+            None => {}
         }
     }
     (inputs, out)
+}
+
+/// A document after its identity is known.
+enum Step {
+    /// Not an object render can place: no type meta, no name, or defined twice.
+    Rejected(Vec<Diagnostic>),
+    /// Its identity, and its hev layer kind if it is one.
+    Identified(Document, ObjectKey, Option<HevKind>),
+}
+
+/// A document read into what it is.
+enum Read {
+    VectorStore(Sourced<VectorStore>),
+    Index(Sourced<Index>),
+    InfraRules(Sourced<InfraRules>),
+    Pipeline(Sourced<Pipeline>),
+    Function(Sourced<Function>),
+    PassThrough(Sourced<Value>),
+}
+
+type Seen = HashMap<(String, String, Option<String>, String), crate::diagnostic::Span>;
+
+/// The identity of a document, unless it has none or an earlier document has it.
+fn identify(doc: Document, default_namespace: &str, seen: &mut Seen) -> Step {
+    let mut out = Vec::new();
+    let Some((api_version, kind)) = type_meta(&doc, &mut out) else {
+        return Step::Rejected(out);
+    };
+    let hev = HevKind::from_type_meta(&api_version, &kind);
+    let namespace = match hev {
+        Some(k) if k.is_namespaced() => {
+            Some(doc.namespace().unwrap_or(default_namespace).to_string())
+        }
+        _ => doc.namespace().map(str::to_string),
+    };
+    let Some(name) = doc.name().map(str::to_string) else {
+        let pos = doc.root.get("metadata").map_or(doc.root.pos, |m| m.pos);
+        return Step::Rejected(vec![
+            Diagnostic::new(Code::InvalidName, "required field is missing")
+                .at(doc.span(pos))
+                .object(kind)
+                .field("metadata.name"),
+        ]);
+    };
+    let key = ObjectKey::new(&api_version, &kind, namespace.as_deref(), &name);
+    let identity = (
+        key.group.clone(),
+        key.kind.clone(),
+        key.namespace.clone(),
+        key.name.clone(),
+    );
+    if let Some(first_at) = seen.get(&identity) {
+        return Step::Rejected(vec![
+            Diagnostic::new(
+                Code::DuplicateObject,
+                format!("defined twice; the first is at {first_at}"),
+            )
+            .at(doc.span(doc.root.pos))
+            .object(key.display_ref()),
+        ]);
+    }
+    // Where each identity was first defined; a span, not the document, keeps memory flat.
+    seen.insert(identity, doc.span(doc.root.pos));
+    Step::Identified(doc, key, hev)
+}
+
+/// Reads an identified document: a hev layer object is checked against its schema and read
+/// into its type; anything else passes through.
+fn read(
+    doc: Document,
+    key: ObjectKey,
+    hev: Option<HevKind>,
+    schemas: &HashMap<HevKind, Value>,
+) -> (Option<Read>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let Some(hev) = hev else {
+        let object = doc.root.to_json();
+        return (Some(Read::PassThrough(Sourced { object, key, doc })), out);
+    };
+    check_hev_meta(&doc, hev, &key, &mut out);
+    if let Some(schema) = schemas.get(&hev) {
+        out.extend(schema::check(&doc, schema, &key.display_ref()));
+    }
+    if out.iter().any(Diagnostic::is_error) {
+        return (None, out);
+    }
+    let json = typed_json(&doc, &key);
+    let read = match hev {
+        HevKind::VectorStore => typed(json, key, doc, &mut out).map(Read::VectorStore),
+        HevKind::Index => typed(json, key, doc, &mut out).map(Read::Index),
+        HevKind::InfraRules => typed(json, key, doc, &mut out).map(Read::InfraRules),
+        HevKind::Pipeline => typed(json, key, doc, &mut out).map(Read::Pipeline),
+        HevKind::Function => typed(json, key, doc, &mut out).map(Read::Function),
+    };
+    (read, out)
 }
 
 /// `apiVersion` and `kind`, or a diagnostic.
@@ -302,21 +358,23 @@ fn typed_json(doc: &Document, key: &ObjectKey) -> Value {
     value
 }
 
-fn push_typed<T: DeserializeOwned>(
-    into: &mut Vec<Sourced<T>>,
+fn typed<T: DeserializeOwned>(
     json: Value,
     key: ObjectKey,
     doc: Document,
     out: &mut Vec<Diagnostic>,
-) {
+) -> Option<Sourced<T>> {
     match serde_json::from_value::<T>(json) {
-        Ok(object) => into.push(Sourced { object, key, doc }),
-        Err(err) => out.push(
+        Ok(object) => Some(Sourced { object, key, doc }),
+        Err(err) => {
             // The schema check passed, so this is a rule the schema cannot express.
-            Diagnostic::new(Code::WrongType, format!("cannot read object: {err}"))
-                .at(doc.span(doc.root.pos))
-                .object(key.display_ref()),
-        ),
+            out.push(
+                Diagnostic::new(Code::WrongType, format!("cannot read object: {err}"))
+                    .at(doc.span(doc.root.pos))
+                    .object(key.display_ref()),
+            );
+            None
+        }
     }
 }
 

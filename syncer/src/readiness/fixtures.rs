@@ -10,7 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::DynamicObject;
 use layer_render::api::{Function, Index, InfraRules, Pipeline, VectorStore};
 use layer_render::load::{Limits, load_str};
-use layer_render::render::{RenderOptions, render};
+use layer_render::render::{RenderOptions, render_json};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -47,7 +47,7 @@ pub struct Rendered {
 /// Renders `input` with the default profile; panics on any error.
 pub fn rendered(input: &str) -> Rendered {
     let loaded = load_str("input.yaml", input, &Limits::default());
-    let out = render(
+    let out = render_json(
         loaded.documents,
         loaded.diagnostics,
         &RenderOptions {

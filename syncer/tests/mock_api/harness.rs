@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kube::Client;
 use layer_render::load::{Limits, load_str};
-use layer_render::render::{RenderOptions, render};
+use layer_render::render::{RenderOptions, render_json};
 use layer_syncer::metrics::Metrics;
 use layer_syncer::probe::ProbeOptions;
 use layer_syncer::run::{SyncConfig, sync};
@@ -23,7 +23,7 @@ use crate::fake::*;
 /// Renders `input` with the real `layer-render`.
 pub fn rendered(input: &str) -> Vec<Value> {
     let loaded = load_str("input.yaml", input, &Limits::default());
-    let out = render(
+    let out = render_json(
         loaded.documents,
         loaded.diagnostics,
         &RenderOptions {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use layer_render::load::{Limits, load_str};
-use layer_render::render::{RenderOptions, render};
+use layer_render::render::{RenderOptions, render_json};
 use serde_json::{Value, json};
 
 use crate::fake::*;
@@ -191,7 +191,7 @@ pub fn world(n: usize) -> World {
         s.yaml(&mut input);
     }
     let loaded = load_str("world.yaml", &input, &Limits::default());
-    let out = render(
+    let out = render_json(
         loaded.documents,
         loaded.diagnostics,
         &RenderOptions {

@@ -20,7 +20,7 @@ use layer_render::diagnostic::{Code, Diagnostic};
 use layer_render::diff::{self, DiffOptions, IgnoreRule, text::TextOptions};
 use layer_render::emit::{self, Object};
 use layer_render::load::{self, Limits};
-use layer_render::render::{RenderOptions, render};
+use layer_render::render::{RenderOptions, render, render_json};
 
 use crate::cli::{Format, InputArgs};
 use crate::{EXIT_INVALID, load_nodepools, load_profile, print_stdout, report};
@@ -286,7 +286,7 @@ fn rendered_side(
     limits: &Limits,
 ) -> (Vec<Object>, Vec<Diagnostic>) {
     let loaded = load::load_paths(&[path.to_path_buf()], limits);
-    let rendered = render(loaded.documents, loaded.diagnostics, options);
+    let rendered = render_json(loaded.documents, loaded.diagnostics, options);
     (rendered.objects, rendered.diagnostics)
 }
 

@@ -163,7 +163,10 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
     if options.engine == Engine::Flux && out.is_none() {
         anyhow::bail!("--gitops flux writes a directory layout: add --out DIR");
     }
-    let input_digest = emit::provenance::input_digest(&loaded.documents);
+    // Only an --out tree records its inputs.
+    let input_digest = out
+        .as_ref()
+        .map(|_| emit::provenance::input_digest(&loaded.documents));
     let rendered = render(loaded.documents, loaded.diagnostics, &options);
     report(&rendered.diagnostics, input.format)?;
     if rendered.has_errors() {
@@ -171,7 +174,8 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
     }
     match out {
         Some(dir) => {
-            output::write_tree(&dir, &options.out_files(&rendered.objects, input_digest))
+            let files = options.out_files(&rendered.objects, input_digest.unwrap_or_default());
+            output::write_tree(&dir, &files)
                 .with_context(|| format!("cannot write {}", dir.display()))?;
             Ok(ExitCode::SUCCESS)
         }
