@@ -156,7 +156,6 @@ where
             options,
         ));
     }
-    drop(inputs);
     if options.strict {
         diagnostic::promote_warnings(&mut diagnostics);
     }
@@ -164,7 +163,12 @@ where
     if diagnostics.iter().any(Diagnostic::is_error) {
         objects.clear();
     }
-    emit::sort(&mut objects);
+    std::thread::scope(|scope| {
+        // Freeing every input tree takes a while: do it on another core while the output
+        // sorts.
+        scope.spawn(move || drop(inputs));
+        emit::sort(&mut objects);
+    });
     Rendered {
         objects,
         diagnostics,

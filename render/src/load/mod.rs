@@ -121,7 +121,7 @@ pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
             Err(diagnostic) => sources.push(Source::Unreadable(diagnostic)),
         }
     }
-    let parts = crate::par::map(&sources, |source| match source {
+    let parts = crate::par::map_coarse(&sources, |source| match source {
         Source::Stdin => {
             let mut bytes = Vec::new();
             let read = std::io::stdin()
