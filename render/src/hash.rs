@@ -30,7 +30,19 @@ pub fn content_hash(value: &Value) -> String {
     // One buffer, one digest call: far cheaper than feeding the hasher token by token.
     let mut buffer = Vec::with_capacity(4096);
     let _ = write_canonical(&mut buffer, value);
-    let digest = Sha256::digest(&buffer);
+    short_digest(&buffer)
+}
+
+/// [`content_hash`] of a JSON string, without copying the text into a value first.
+pub fn string_hash(text: &str) -> String {
+    let mut buffer = Vec::with_capacity(text.len() + text.len() / 8 + 2);
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut buffer, text);
+    short_digest(&buffer)
+}
+
+fn short_digest(canonical: &[u8]) -> String {
+    let digest = Sha256::digest(canonical);
     let mut hex = String::with_capacity(HASH_HEX_LEN);
     for byte in digest.iter().take(HASH_HEX_LEN / 2) {
         let _ = write!(hex, "{byte:02x}");
@@ -73,5 +85,12 @@ mod tests {
             content_hash(&json!({"spec": {"x": 1}}))
         );
         assert_eq!(content_hash(&json!({})), "44136fa355b3678a");
+    }
+
+    #[test]
+    fn a_string_hashes_as_its_json_value() {
+        for text in ["", "a: 1\n", "quote \" and \\ and \u{1}"] {
+            assert_eq!(string_hash(text), content_hash(&json!(text)));
+        }
     }
 }

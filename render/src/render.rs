@@ -76,7 +76,7 @@ impl RenderOptions {
 
     /// The files of an `--out` tree for `objects`: the layout of the engine, plus the
     /// provenance record of what they were rendered from.
-    pub fn out_files(&self, objects: &[Emitted], input_digest: String) -> Vec<(String, String)> {
+    pub fn out_files(&self, objects: Vec<Emitted>, input_digest: String) -> Vec<(String, String)> {
         let mut files = match self.engine {
             Engine::Flux => emit::gitops::flux_tree(objects, &self.profile.gitops.flux),
             Engine::None | Engine::Argo => emit::tree(objects),

@@ -84,18 +84,22 @@ fn kustomization(resources: Vec<Value>) -> String {
 /// `kustomization.yaml`, and at the top the Flux Kustomizations that apply them in order
 /// (`dependsOn`, `wait: true` so each waits for the health of the one before). Point a Flux
 /// Kustomization at the top directory, or add `layer-kustomizations.yaml` to an existing one.
-pub fn flux_tree(objects: &[Emitted], flux: &Flux) -> Vec<(String, String)> {
+pub fn flux_tree(objects: Vec<Emitted>, flux: &Flux) -> Vec<(String, String)> {
+    let mut grouped: [Vec<Emitted>; FLUX_GROUPS.len()] = Default::default();
+    for object in objects {
+        let stage = Stage::of(&object.key);
+        if let Some(i) = FLUX_GROUPS.iter().position(|(_, s)| s.contains(&stage)) {
+            grouped[i].push(object);
+        }
+    }
     let mut files = Vec::new();
     let mut flux_objects = Vec::new();
     let base = flux.path.trim_end_matches('/');
-    for (i, (group, stages)) in FLUX_GROUPS.iter().enumerate() {
+    for (i, ((group, _), objects)) in FLUX_GROUPS.iter().zip(grouped).enumerate() {
         let mut resources = Vec::new();
-        for object in objects
-            .iter()
-            .filter(|o| stages.contains(&Stage::of(&o.key)))
-        {
+        for object in objects {
             let path = file_path(&object.key);
-            files.push((format!("{group}/{path}"), object.yaml.clone()));
+            files.push((format!("{group}/{path}"), object.yaml));
             resources.push(Value::String(path));
         }
         files.push((

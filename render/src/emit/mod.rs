@@ -237,10 +237,10 @@ pub fn file_path(key: &ObjectKey) -> String {
 
 /// The files of an `--out` tree: one per object, plus `kustomization.yaml` listing them in
 /// apply order. `sortOptions: fifo` keeps kustomize from re-sorting them.
-pub fn tree(objects: &[Emitted]) -> Vec<(String, String)> {
+pub fn tree(objects: Vec<Emitted>) -> Vec<(String, String)> {
     let mut files: Vec<(String, String)> = objects
-        .iter()
-        .map(|o| (file_path(&o.key), o.yaml.clone()))
+        .into_iter()
+        .map(|o| (file_path(&o.key), o.yaml))
         .collect();
     let resources: Vec<Value> = files
         .iter()
@@ -348,7 +348,7 @@ mod tests {
         .into_iter()
         .map(|v| Object::from_value(v).into())
         .collect();
-        let files = tree(&objects);
+        let files = tree(objects);
         assert_eq!(files.len(), 3);
         assert_eq!(
             files[2],

@@ -41,7 +41,7 @@ pub fn input_digest(documents: &[Document]) -> String {
 
 /// The hash of a file's bytes.
 pub fn file_hash(text: &str) -> String {
-    content_hash(&Value::String(text.to_string()))
+    crate::hash::string_hash(text)
 }
 
 impl Provenance {
@@ -51,9 +51,8 @@ impl Provenance {
             renderer: format!("layer-render {}", env!("CARGO_PKG_VERSION")),
             options_digest,
             input_digest,
-            files: files
-                .iter()
-                .map(|(path, text)| (path.clone(), file_hash(text)))
+            files: crate::par::map(files, |(path, text)| (path.clone(), file_hash(text)))
+                .into_iter()
                 .collect(),
         }
     }

@@ -347,7 +347,7 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INVALID));
     }
 
-    let mut expected = options.out_files(&rendered.objects, input_digest);
+    let mut expected = options.out_files(rendered.objects, input_digest);
     // The provenance record is last; it is a dot file, which read_tree leaves out.
     let record = expected.pop().map(|(_, text)| text).unwrap_or_default();
     let mut stale_files = compare_files(&expected, &on_disk);
@@ -365,7 +365,7 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let result = diff::diff(&committed, &expected_objects, &DiffOptions::default())
         .with_context(|| format!("cannot compare {}", dir.display()))?;
     // As in `diff`: the process ends soon, so skip freeing the two renders.
-    std::mem::forget((committed, rendered));
+    std::mem::forget((committed, expected_objects));
     let name = dir.display();
     if result.is_empty() && stale_files.is_empty() {
         return print_stdout(&format!("{name} is up to date ({count} objects)\n"));

@@ -174,7 +174,7 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
     }
     match out {
         Some(dir) => {
-            let files = options.out_files(&rendered.objects, input_digest.unwrap_or_default());
+            let files = options.out_files(rendered.objects, input_digest.unwrap_or_default());
             output::write_tree(&dir, &files)
                 .with_context(|| format!("cannot write {}", dir.display()))?;
             Ok(ExitCode::SUCCESS)
