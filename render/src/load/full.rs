@@ -1,8 +1,9 @@
 //! The full parser: serde-saphyr reads any YAML into the tree through `Spanned` (see
-//! `node.rs`), enforces the budgets of [`Limits`] and reports every syntax error.
+//! `node.rs`), enforces the budgets of [`Limits`] and reports every syntax error. Loading
+//! uses it for what the fast path (`fast.rs`) does not read, and for every invalid input.
 
 use super::Limits;
-use super::node::{self, Node, TreeProblem};
+use super::node::{self, Node, NodeValue, TreeProblem};
 use crate::diagnostic::{Code, Diagnostic, Span};
 
 /// The parser options of every load.
@@ -29,6 +30,12 @@ fn options(limits: &Limits) -> serde_saphyr::Options {
 pub(super) fn parse(name: &str, text: &str, limits: &Limits) -> Result<Vec<Node>, Diagnostic> {
     serde_saphyr::from_str_multiple_with_options::<Node, Vec<Node>>(text, options(limits))
         .map_err(|err| parse_error(name, &err))
+}
+
+/// The value of one single-line plain scalar, resolved exactly as in a document; `None` when
+/// serde-saphyr refuses it (`.inf` and other non-finite numbers).
+pub(super) fn resolve_plain(text: &str) -> Option<NodeValue> {
+    serde_saphyr::from_str_with_options::<NodeValue>(text, options(&Limits::default())).ok()
 }
 
 /// Turns a parser error into one diagnostic with the best position we have.

@@ -1,8 +1,9 @@
 //! A YAML tree that remembers where every node came from.
 //!
-//! serde-saphyr parses into it through `Spanned`, so each mapping key and value keeps its
-//! 1-based line and column. Validation walks this tree, so every diagnostic can point at the
-//! exact place in the file. Mappings keep their input order; emit sorts later.
+//! serde-saphyr parses into it through `Spanned` (`full.rs`), and the fast path builds it
+//! directly (`fast.rs`), so each mapping key and value keeps its 1-based line and column.
+//! Validation walks this tree, so every diagnostic can point at the exact place in the file.
+//! Mappings keep their input order; emit sorts later.
 
 use std::fmt;
 

@@ -1,0 +1,769 @@
+//! Differential tests: loading through the fast path (`fast.rs`, falling back to serde-saphyr)
+//! must give exactly what serde-saphyr alone gives, documents, positions and diagnostics, for
+//! every fixture, the bench corpus, random YAML of every scalar style and layout, and random
+//! edits of it. Random inputs are often invalid; that is the point: the fast path must never
+//! accept what the parser rejects.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+
+use super::{Limits, Loaded, fast, load_str, load_str_full};
+
+/// Loads `text` both ways, asserts they agree, and says whether the fast path read it.
+fn assert_same(text: &str, limits: &Limits) -> bool {
+    assert_same_named("in.yaml", text, limits)
+}
+
+fn assert_same_named(name: &str, text: &str, limits: &Limits) -> bool {
+    let fast: Loaded = load_str(name, text, limits);
+    let full = load_str_full(name, text, limits);
+    assert_eq!(fast, full, "the loaders disagree on {name}:\n{text}");
+    fast::parse(text, limits).is_some()
+}
+
+fn yaml_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, files);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            files.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_fixture_loads_the_same_both_ways() {
+    // serde-saphyr recurses once per level, and `nesting-too-deep` goes 100 levels: more
+    // than a test thread's stack holds in a debug build.
+    std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(check_every_fixture)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn check_every_fixture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let mut files = Vec::new();
+    yaml_files(&root, &mut files);
+    assert!(files.len() > 100, "found only {} fixtures", files.len());
+    let mut fast = 0;
+    for file in &files {
+        // Invalid UTF-8 is refused before either parser runs.
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        let name = file.strip_prefix(&root).unwrap().to_string_lossy();
+        fast += usize::from(assert_same_named(&name, &text, &Limits::default()));
+    }
+    // Most fixtures are plain manifests: the fast path must read them, or this test is moot.
+    assert!(
+        fast * 10 >= files.len() * 8,
+        "fast path read {fast} of {}",
+        files.len()
+    );
+}
+
+#[allow(dead_code)]
+#[path = "../../examples/gen/corpus.rs"]
+mod corpus;
+
+#[test]
+fn the_bench_corpus_takes_the_fast_path() {
+    for (name, text) in corpus::generate(100).files {
+        assert!(
+            assert_same_named(&name, &text, &Limits::default()),
+            "{name} left the fast path"
+        );
+    }
+}
+
+#[test]
+fn tight_limits_send_input_to_the_parser() {
+    let text = "a:\n  b:\n    c: [1, 2]\n---\nd: 1\n";
+    let tight = [
+        Limits {
+            max_depth: 3,
+            ..Limits::default()
+        },
+        Limits {
+            max_nodes: 8,
+            ..Limits::default()
+        },
+        Limits {
+            max_documents: 2,
+            ..Limits::default()
+        },
+    ];
+    assert!(assert_same(text, &Limits::default()));
+    for limits in &tight {
+        assert!(!assert_same(text, limits), "{limits:?}");
+    }
+}
+
+#[test]
+fn positions_match_the_parser_in_odd_places() {
+    let cases = [
+        // An indentless sequence starts at what follows its first `-`.
+        "a:\n-   x\nb:\n-\n  c: 1\nd:\n- # c\n  - z\n",
+        // Empty entries sit at the end of their line, empty values at their colon.
+        "a:\n  -\n  -   \n  - # c\n  - x\nb:   \nc: # c\nd:\n",
+        // Flow collections, quoted keys, compact nesting.
+        "\"k k\": {a: [x, 'y', \"z\"], b: {}}\n'q': [ ]\ns:\n- - - y\n  - z\n- a: 1\n  b: [2]\n",
+        // Columns count characters, not bytes.
+        "é: ü\nñ:\n  日本: [語, 'é']\n",
+        // Documents and comments around them.
+        "# head\n---\n# c\n\n  a: 1\n  b: x y  # c\n---   \nc: -1\n--- # c\nd: 2\n",
+    ];
+    for text in cases {
+        assert!(assert_same(text, &Limits::default()), "{text}");
+    }
+}
+
+#[test]
+fn scalars_resolve_as_the_parser_resolves_them() {
+    for scalar in SCALARS.iter().chain(TRICKY) {
+        for text in [
+            format!("v: {scalar}\n"),
+            format!("- {scalar}\n"),
+            format!("v: [{scalar}]\n"),
+            format!("{scalar}: v\n"),
+            format!("v: {{{scalar}: v}}\n"),
+        ] {
+            assert_same(&text, &Limits::default());
+        }
+    }
+}
+
+#[test]
+fn comment_runs_before_a_value_stay_below_the_parser_buffer() {
+    for run in [0, 7, 8, 31, 32, 40] {
+        let comments = "# c\n".repeat(run);
+        for text in [
+            format!("a:\n{comments}  b: 1\n"),
+            format!("a:\n{comments}- b\n"),
+            format!("a:\n{comments}c: 1\n"),
+            format!("- \n{comments}  b: 1\n"),
+            format!("-\n{comments}- b\n"),
+            format!("a: 1\n{comments}b: 2\n"),
+            format!("{comments}---\n{comments}a: 1\n{comments}"),
+        ] {
+            assert_same(&text, &Limits::default());
+        }
+    }
+}
+
+#[test]
+fn scalars_over_lines_load_the_same_both_ways() {
+    let cases = [
+        "a: b\n  c\nd: 1\n",
+        "a: b\n\n  c\n",
+        "a: b # c\n  d\n",
+        "a: b\n  # c\n  d\n",
+        "- b\n  c\n",
+        "- b\n - c\n",
+        "a: 'b\n  c'\n",
+        "a: \"b\n  c\"\n",
+        "a: \"b\\\n  c\"\n",
+        "a: [b,\n  c]\n",
+        "a: {b: c,\n  d: e}\n",
+        "a:\n  b\n",
+        "a:\n  \"b\"\n",
+        "a: |\n  b\n",
+        "a: >-\n  b\n",
+    ];
+    for text in cases {
+        assert_same(text, &Limits::default());
+    }
+}
+
+#[test]
+fn tabs_and_glued_comments_load_the_same_both_ways() {
+    let cases = [
+        "a: \"x\"#c\n",
+        "a: 'x'#c\n",
+        "a: [x]#c\n",
+        "a: {b: c}#c\n",
+        "- \"x\"#c\n",
+        "a: x#c\n",
+        "a: x #c\n",
+        "---#c\na: 1\n",
+        "--- #c\na: 1\n",
+        "\ta: 1\n",
+        "a:\t1\n",
+        "a: 1\t\n",
+        "a: x\ty\n",
+        "a: 'x\ty'\n",
+        "-\tx\n",
+        "- \tx\n",
+        "a: [x,\ty]\n",
+        "a:\n\t- x\n",
+        "a: 1\r\nb: 2\r\n",
+        "\u{feff}a: 1\n",
+    ];
+    for text in cases {
+        assert_same(text, &Limits::default());
+    }
+}
+
+#[test]
+fn long_keys_and_scalars_load_the_same_both_ways() {
+    let max = super::node::MAX_SCALAR_BYTES;
+    for len in [1000, 1020, 1021, 1022, 1023, 1024, 1025, 1100] {
+        let key = "k".repeat(len);
+        for text in [
+            format!("{key}: v\n"),
+            format!("{key} : v\n"),
+            format!("'{key}': v\n"),
+            format!("\"{key}\": v\n"),
+            format!("a: {{{key}: v}}\n"),
+            format!("é{key}: v\n"),
+        ] {
+            assert_same(&text, &Limits::default());
+        }
+    }
+    for len in [max - 1, max, max + 1] {
+        let value = "v".repeat(len);
+        for text in [
+            format!("a: {value}\n"),
+            format!("a: '{value}'\n"),
+            format!("a: \"{value}\"\n"),
+            format!("a: [{value}]\n"),
+        ] {
+            assert_same(&text, &Limits::default());
+        }
+    }
+}
+
+// === random YAML ===
+
+/// Scalars as written, which the fast path reads (when they are well placed).
+const SCALARS: &[&str] = &[
+    "x",
+    "name",
+    "hello world",
+    "a  b",
+    "v1",
+    "500m",
+    "1Gi",
+    "1.2.3",
+    "10.0.0.1",
+    "a#b",
+    "a:b",
+    "http://x.y/z?q=1",
+    "-x",
+    "x-",
+    "é",
+    "日本語",
+    "x]",
+    "x}",
+    "x,y",
+    "a'b",
+    "a\"b",
+    "0",
+    "1",
+    "-1",
+    "42",
+    "+1",
+    "+0",
+    "-0",
+    "010",
+    "-010",
+    "0x1F",
+    "0X1f",
+    "0o17",
+    "0b101",
+    "1_000",
+    "1__0",
+    "_1",
+    "1_",
+    "1e3",
+    "1E3",
+    "1.5e-3",
+    "1.5",
+    ".5",
+    "5.",
+    "-.5",
+    "+.5",
+    "12345678901234567890",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551615",
+    "18446744073709551616",
+    "99999999999999999999999999999999999999999",
+    "inf",
+    "nan",
+    "Infinity",
+    "0x",
+    "0xG",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    "nULL",
+    "true",
+    "True",
+    "TRUE",
+    "tRUE",
+    "false",
+    "False",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "Y",
+    "n",
+    "<<",
+    "'x'",
+    "''",
+    "'it''s'",
+    "' a '",
+    "'a: b'",
+    "'#x'",
+    "\"x\"",
+    "\"\"",
+    "\"a\\\"b\"",
+    "\"\\n\\t\\\\\"",
+    "\"\\x41\\u00e9\\U0001F600\"",
+    "\"\\0\\a\\b\\e\\f\\r\\v\\ \\/\\N\\_\\L\\P\"",
+    "\"1\"",
+    "'true'",
+    "\"null\"",
+    "\" \"",
+    "\"a # b\"",
+    "\"é\"",
+];
+
+/// Scalars the fast path leaves to the parser, or that are not valid where they land.
+const TRICKY: &[&str] = &[
+    ".inf",
+    "-.inf",
+    "+.inf",
+    ".NaN",
+    ".nan",
+    "1e999",
+    "-1e999",
+    "@x",
+    "`x",
+    "%x",
+    "!tag x",
+    "!!str 1",
+    "&a x",
+    "*a",
+    "|",
+    ">",
+    "? x",
+    ": x",
+    "- x",
+    "-",
+    "--",
+    "--- x",
+    "...",
+    "a: b",
+    "x #c",
+    "\"\\ud83d\\ude00\"",
+    "\"\\ud83d\"",
+    "\"\\q\"",
+    "\"\\x4\"",
+    "'unterminated",
+    "\"unterminated",
+    "[a",
+    "{a: b",
+    "[a,]",
+    "{a}",
+    "{a: }",
+    "[a: b]",
+    "{\"a\":b}",
+    "[-]",
+    "[- a]",
+    "\u{feff}x",
+    "a\u{85}b",
+    "x\ty",
+    "a\u{2028}b",
+];
+
+#[derive(Clone, Debug)]
+enum Tree {
+    Scalar(&'static str),
+    Map(Vec<(&'static str, Tree, u8)>, Layout),
+    Seq(Vec<(Tree, u8)>, Layout),
+}
+
+/// How a collection is written.
+#[derive(Clone, Debug)]
+struct Layout {
+    /// Extra indentation of nested block collections.
+    step: usize,
+    /// Written as `[a, b]` or `{a: b}`, when everything inside is flow.
+    flow: bool,
+    /// Sequence: its first mapping or sequence item on the `-` line. Mapping value: a
+    /// sequence at the key's indentation.
+    compact: bool,
+}
+
+fn scalar() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        30 => prop::sample::select(SCALARS),
+        1 => prop::sample::select(TRICKY),
+        3 => Just(""),
+    ]
+}
+
+fn key() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        40 => prop::sample::select(&["a", "b", "c", "name", "kind", "spec", "x y", "é"][..]),
+        2 => prop::sample::select(SCALARS),
+        1 => prop::sample::select(TRICKY),
+    ]
+}
+
+fn layout() -> impl Strategy<Value = Layout> {
+    (1usize..=4, prop::bool::weighted(0.2), any::<bool>()).prop_map(|(step, flow, compact)| {
+        Layout {
+            step,
+            flow,
+            compact,
+        }
+    })
+}
+
+fn tree() -> impl Strategy<Value = Tree> {
+    scalar()
+        .prop_map(Tree::Scalar)
+        .prop_recursive(5, 48, 5, |inner| {
+            prop_oneof![map(inner.clone()), seq(inner)]
+        })
+}
+
+fn map(inner: impl Strategy<Value = Tree>) -> impl Strategy<Value = Tree> {
+    (
+        prop::collection::vec((key(), inner, any::<u8>()), 0..5),
+        layout(),
+    )
+        .prop_map(|(mut entries, layout)| {
+            // Duplicate keys are tested, but should not spoil most mappings.
+            if entries.iter().all(|(_, _, deco)| *deco != 0) {
+                let mut seen = std::collections::HashSet::new();
+                entries.retain(|(k, _, _)| seen.insert(*k));
+            }
+            Tree::Map(entries, layout)
+        })
+}
+
+fn seq(inner: impl Strategy<Value = Tree>) -> impl Strategy<Value = Tree> {
+    (prop::collection::vec((inner, any::<u8>()), 0..5), layout())
+        .prop_map(|(items, layout)| Tree::Seq(items, layout))
+}
+
+/// A document's root: mostly a mapping, as in manifests.
+fn root() -> impl Strategy<Value = Tree> {
+    prop_oneof![4 => map(tree()), 1 => tree()]
+}
+
+/// Writes trees as YAML text; `deco` bytes pick comments and blank lines.
+struct Writer {
+    out: String,
+}
+
+impl Writer {
+    fn pad(&mut self, indent: usize) {
+        self.out.extend(std::iter::repeat_n(' ', indent));
+    }
+
+    /// Comment and blank lines before an entry, picked by `deco`.
+    fn before(&mut self, indent: usize, deco: u8) {
+        match deco {
+            200..=219 => self.out.push('\n'),
+            220..=239 => {
+                self.pad(indent + usize::from(deco % 3));
+                self.out.push_str("# note\n");
+            }
+            240..=244 => {
+                self.pad(usize::from(deco % 4));
+                self.out.push_str("#\n");
+            }
+            245 => self.out.push_str(&"# run\n".repeat(usize::from(deco % 16))),
+            _ => {}
+        }
+    }
+
+    /// A comment after an entry's value, or a line that continues it, picked by `deco`.
+    fn after(&mut self, deco: u8, indent: usize) {
+        if (100..130).contains(&deco) {
+            self.out.push_str(" # tail");
+        }
+        self.out.push('\n');
+        if (130..140).contains(&deco) {
+            self.pad(indent + usize::from(deco % 3));
+            self.out.push_str("more\n");
+        }
+    }
+
+    fn is_flow(tree: &Tree) -> bool {
+        match tree {
+            Tree::Scalar(_) => true,
+            Tree::Map(entries, layout) => {
+                entries.is_empty()
+                    || (layout.flow && entries.iter().all(|(_, v, _)| Self::is_flow(v)))
+            }
+            Tree::Seq(items, layout) => {
+                items.is_empty() || (layout.flow && items.iter().all(|(v, _)| Self::is_flow(v)))
+            }
+        }
+    }
+
+    fn flow(&mut self, tree: &Tree) {
+        match tree {
+            Tree::Scalar(s) => self.out.push_str(s),
+            Tree::Map(entries, _) => {
+                self.out.push('{');
+                for (i, (k, v, _)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(k);
+                    self.out.push_str(": ");
+                    self.flow(v);
+                }
+                self.out.push('}');
+            }
+            Tree::Seq(items, _) => {
+                self.out.push('[');
+                for (i, (v, _)) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.flow(v);
+                }
+                self.out.push(']');
+            }
+        }
+    }
+
+    /// What follows `key:` in a mapping indented by `indent`.
+    fn value(&mut self, tree: &Tree, indent: usize, deco: u8) {
+        match tree {
+            Tree::Scalar("") => self.after(deco, indent),
+            _ if Self::is_flow(tree) => {
+                self.out.push(' ');
+                self.flow(tree);
+                self.after(deco, indent);
+            }
+            Tree::Map(_, layout) => {
+                self.after(deco, indent);
+                self.block(tree, indent + layout.step, true);
+            }
+            Tree::Seq(_, layout) => {
+                self.after(deco, indent);
+                let indent = if layout.compact {
+                    indent
+                } else {
+                    indent + layout.step
+                };
+                self.block(tree, indent, true);
+            }
+            Tree::Scalar(_) => unreachable!(),
+        }
+    }
+
+    /// A block collection indented by `indent`; `pad_first` is false when its first line
+    /// continues a `- ` already written.
+    fn block(&mut self, tree: &Tree, indent: usize, pad_first: bool) {
+        match tree {
+            Tree::Map(entries, _) => {
+                for (i, (k, v, deco)) in entries.iter().enumerate() {
+                    if i > 0 || pad_first {
+                        self.before(indent, *deco);
+                        self.pad(indent);
+                    }
+                    self.out.push_str(k);
+                    self.out.push(':');
+                    self.value(v, indent, *deco);
+                }
+            }
+            Tree::Seq(items, layout) => {
+                for (i, (v, deco)) in items.iter().enumerate() {
+                    if i > 0 || pad_first {
+                        self.before(indent, *deco);
+                        self.pad(indent);
+                    }
+                    self.out.push('-');
+                    match v {
+                        Tree::Scalar("") => self.after(*deco, indent),
+                        _ if Self::is_flow(v) => {
+                            self.out.push(' ');
+                            self.flow(v);
+                            self.after(*deco, indent);
+                        }
+                        _ if layout.compact => {
+                            self.out.push(' ');
+                            self.block(v, indent + 2, false);
+                        }
+                        Tree::Map(_, inner) | Tree::Seq(_, inner) => {
+                            self.after(*deco, indent);
+                            self.block(v, indent + inner.step, true);
+                        }
+                        Tree::Scalar(_) => unreachable!(),
+                    }
+                }
+            }
+            Tree::Scalar(s) => {
+                self.out.push_str(s);
+                self.out.push('\n');
+            }
+        }
+    }
+}
+
+/// A stream of documents with separators picked by `seps`.
+fn stream(docs: &[Tree], seps: &[u8]) -> String {
+    let mut writer = Writer { out: String::new() };
+    for (i, doc) in docs.iter().enumerate() {
+        let sep = seps.get(i).copied().unwrap_or(0);
+        match sep % 5 {
+            0 if i == 0 => {}
+            0 | 1 => writer.out.push_str("---\n"),
+            2 => writer.out.push_str("--- \n"),
+            3 => writer.out.push_str("--- # doc\n\n"),
+            _ => writer.out.push_str("# doc\n---\n"),
+        }
+        match doc {
+            // A root on one line: a scalar, or a flow collection.
+            Tree::Scalar(_) => writer.block(doc, 0, true),
+            _ if Writer::is_flow(doc) && sep % 3 == 0 => {
+                writer.flow(doc);
+                writer.out.push('\n');
+            }
+            _ => writer.block(doc, usize::from(sep % 7 == 6), true),
+        }
+    }
+    writer.out
+}
+
+fn documents() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(root(), 1..4),
+        prop::collection::vec(any::<u8>(), 4),
+    )
+        .prop_map(|(docs, seps)| stream(&docs, &seps))
+}
+
+/// A random edit: insert, replace or delete one character, or re-indent or drop a line.
+#[derive(Clone, Debug)]
+enum Edit {
+    Insert(usize, char),
+    Replace(usize, char),
+    Delete(usize),
+    Indent(usize, bool),
+    DropLine(usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let chars = prop::sample::select(
+        &[
+            ' ', ' ', '-', ':', '#', '\n', '"', '\'', '[', ']', '{', '}', ',', 'a', '1', '.', '\t',
+            '&', '*', '!', '|', '>', '?', '\\', 'é',
+        ][..],
+    );
+    prop_oneof![
+        (any::<usize>(), chars.clone()).prop_map(|(i, c)| Edit::Insert(i, c)),
+        (any::<usize>(), chars).prop_map(|(i, c)| Edit::Replace(i, c)),
+        any::<usize>().prop_map(Edit::Delete),
+        (any::<usize>(), any::<bool>()).prop_map(|(i, deeper)| Edit::Indent(i, deeper)),
+        any::<usize>().prop_map(Edit::DropLine),
+    ]
+}
+
+fn apply(text: &str, edit: &Edit) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    let at = |i: usize, n: usize| if n == 0 { 0 } else { i % n };
+    match *edit {
+        Edit::Insert(i, c) => {
+            let mut chars = chars;
+            let i = at(i, chars.len() + 1);
+            chars.insert(i, c);
+            chars.into_iter().collect()
+        }
+        Edit::Replace(i, c) if !chars.is_empty() => {
+            let mut chars = chars;
+            let i = at(i, chars.len());
+            chars[i] = c;
+            chars.into_iter().collect()
+        }
+        Edit::Delete(i) if !chars.is_empty() => {
+            let mut chars = chars;
+            chars.remove(at(i, chars.len()));
+            chars.into_iter().collect()
+        }
+        Edit::Indent(i, deeper) => {
+            let i = at(i, lines.len());
+            let line = lines[i];
+            let text = if deeper {
+                format!(" {line}")
+            } else {
+                line.strip_prefix(' ').unwrap_or(line).to_string()
+            };
+            let mut out: Vec<String> = lines.iter().map(|l| (*l).to_string()).collect();
+            out[i] = text;
+            out.join("\n")
+        }
+        Edit::DropLine(i) => {
+            let i = at(i, lines.len());
+            lines.remove(i);
+            lines.join("\n")
+        }
+        _ => text.to_string(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn random_yaml_loads_the_same_both_ways(text in documents()) {
+        assert_same(&text, &Limits::default());
+    }
+
+    #[test]
+    fn edited_yaml_loads_the_same_both_ways(
+        text in documents(),
+        edits in prop::collection::vec(edit(), 1..4),
+    ) {
+        let text = edits.iter().fold(text, |text, e| apply(&text, e));
+        assert_same(&text, &Limits::default());
+    }
+
+    #[test]
+    fn random_yaml_under_tight_limits_loads_the_same_both_ways(
+        text in documents(),
+        depth in 1usize..12,
+        nodes in 1usize..200,
+        documents in 1usize..6,
+    ) {
+        let limits = Limits { max_depth: depth, max_nodes: nodes, max_documents: documents, ..Limits::default() };
+        assert_same(&text, &limits);
+    }
+}
+
+#[test]
+fn random_yaml_mostly_takes_the_fast_path() {
+    // Without this, a fast path that gave up on everything would pass every test above.
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = documents();
+    let mut fast = 0;
+    for _ in 0..500 {
+        let text = strategy.new_tree(&mut runner).unwrap().current();
+        fast += usize::from(assert_same(&text, &Limits::default()));
+    }
+    assert!(fast >= 150, "the fast path read {fast} of 500");
+}
