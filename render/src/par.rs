@@ -79,7 +79,16 @@ fn map_in<T: Sync, R: Send>(items: &[T], min_items: usize, f: impl Fn(&T) -> R +
     let parts = run(blocks.len(), threads, |b| {
         blocks[b].iter().map(&f).collect::<Vec<R>>()
     });
-    parts.into_iter().flatten().collect()
+    concat(parts)
+}
+
+/// The parts, one after the other, moved once into a vector of the right size.
+fn concat<R>(parts: Vec<Vec<R>>) -> Vec<R> {
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend(part);
+    }
+    out
 }
 
 /// `items.iter().map(f).collect()`, on several threads, in input order. For many small
@@ -117,7 +126,7 @@ pub fn map_vec<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Ve
         };
         block.into_iter().map(&f).collect::<Vec<R>>()
     });
-    parts.into_iter().flatten().collect()
+    concat(parts)
 }
 
 #[cfg(test)]

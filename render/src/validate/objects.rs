@@ -110,12 +110,12 @@ pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec
     for (object, diagnostics) in read {
         out.extend(diagnostics);
         match object {
-            Some(Read::VectorStore(o)) => inputs.vector_stores.push(o),
-            Some(Read::Index(o)) => inputs.indexes.push(o),
-            Some(Read::InfraRules(o)) => inputs.infra_rules.push(o),
-            Some(Read::Pipeline(o)) => inputs.pipelines.push(o),
-            Some(Read::Function(o)) => inputs.functions.push(o),
-            Some(Read::PassThrough(o)) => inputs.pass_through.push(o),
+            Some(Read::VectorStore(o)) => inputs.vector_stores.push(*o),
+            Some(Read::Index(o)) => inputs.indexes.push(*o),
+            Some(Read::InfraRules(o)) => inputs.infra_rules.push(*o),
+            Some(Read::Pipeline(o)) => inputs.pipelines.push(*o),
+            Some(Read::Function(o)) => inputs.functions.push(*o),
+            Some(Read::PassThrough(o)) => inputs.pass_through.push(*o),
             None => {}
         }
     }
@@ -130,14 +130,15 @@ enum Step {
     Identified(Document, ObjectKey, Option<HevKind>),
 }
 
-/// A document read into what it is.
+/// A document read into what it is. Typed objects are large, so they are boxed while the
+/// results of every core are gathered, and moved only once, into [`Inputs`].
 enum Read {
-    VectorStore(Sourced<VectorStore>),
-    Index(Sourced<Index>),
-    InfraRules(Sourced<InfraRules>),
-    Pipeline(Sourced<Pipeline>),
-    Function(Sourced<Function>),
-    PassThrough(Sourced<Value>),
+    VectorStore(Box<Sourced<VectorStore>>),
+    Index(Box<Sourced<Index>>),
+    InfraRules(Box<Sourced<InfraRules>>),
+    Pipeline(Box<Sourced<Pipeline>>),
+    Function(Box<Sourced<Function>>),
+    PassThrough(Box<Sourced<Value>>),
 }
 
 type Seen = HashMap<(String, String, Option<String>, String), crate::diagnostic::Span>;
@@ -197,7 +198,8 @@ fn read(
     let mut out = Vec::new();
     let Some(hev) = hev else {
         let object = doc.root.to_json();
-        return (Some(Read::PassThrough(Sourced { object, key, doc })), out);
+        let read = Read::PassThrough(Box::new(Sourced { object, key, doc }));
+        return (Some(read), out);
     };
     check_hev_meta(&doc, hev, &key, &mut out);
     if let Some(schema) = schemas.get(&hev) {
@@ -363,9 +365,9 @@ fn typed<T: DeserializeOwned>(
     key: ObjectKey,
     doc: Document,
     out: &mut Vec<Diagnostic>,
-) -> Option<Sourced<T>> {
+) -> Option<Box<Sourced<T>>> {
     match serde_json::from_value::<T>(json) {
-        Ok(object) => Some(Sourced { object, key, doc }),
+        Ok(object) => Some(Box::new(Sourced { object, key, doc })),
         Err(err) => {
             // The schema check passed, so this is a rule the schema cannot express.
             out.push(
