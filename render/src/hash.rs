@@ -4,6 +4,7 @@
 //! anything but the JSON value: not on key order, not on formatting, not on the machine.
 
 use serde_json::Value;
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
@@ -25,12 +26,20 @@ fn write_canonical(out: &mut impl std::io::Write, value: &Value) -> std::io::Res
     serde_json::to_writer(out, value).map_err(std::io::Error::other)
 }
 
+thread_local! {
+    // Hashing runs for every object on every core: one buffer per thread, reused, keeps the
+    // allocator out of it.
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// The short hash of a JSON value's canonical form.
 pub fn content_hash(value: &Value) -> String {
     // One buffer, one digest call: far cheaper than feeding the hasher token by token.
-    let mut buffer = Vec::with_capacity(4096);
-    let _ = write_canonical(&mut buffer, value);
-    short_digest(&buffer)
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        let _ = write_canonical(buffer, value);
+        short_digest(buffer)
+    })
 }
 
 /// [`content_hash`] of a JSON string, without copying the text into a value first.

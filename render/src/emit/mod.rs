@@ -54,9 +54,7 @@ pub struct Emitted {
 
 impl From<Object> for Emitted {
     fn from(object: Object) -> Emitted {
-        let mut yaml = yaml::to_string(&object.value);
-        // Tens of thousands of these live until the end: keep only what they use.
-        yaml.shrink_to_fit();
+        let yaml = yaml::to_string(&object.value);
         Emitted {
             key: object.key,
             yaml,

@@ -5,22 +5,31 @@
 //! 1.2 reader reads it back as the same string: values such as `on`, `0755`, `1e3`, `1:20` or
 //! `2026-01-01` are quoted, so PyYAML-based validators and Go's `yaml.v2` agree with us.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
+thread_local! {
+    // Every object is written on some core: one growing buffer per thread, then one
+    // allocation of the exact size, keeps the allocator out of the writing.
+    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 /// Writes one value as a YAML document (no `---` marker), ending in a newline.
 pub fn to_string(value: &Value) -> String {
-    let mut out = String::with_capacity(1024);
-    match value {
-        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
-        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0),
-        scalar => {
-            write_scalar(&mut out, scalar, 0);
-            out.push('\n');
+    SCRATCH.with_borrow_mut(|out| {
+        out.clear();
+        match value {
+            Value::Object(map) if !map.is_empty() => write_map(out, map, 0),
+            Value::Array(items) if !items.is_empty() => write_seq(out, items, 0),
+            scalar => {
+                write_scalar(out, scalar, 0);
+                out.push('\n');
+            }
         }
-    }
-    out
+        out.as_str().to_owned()
+    })
 }
 
 /// Writes several documents as one stream, separated by `---`.

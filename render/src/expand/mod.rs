@@ -85,9 +85,16 @@ where
         objects.push(cr_object(f));
         (finish(objects), out, worker)
     });
-    let mut objects = Vec::new();
+    let families = || pipelines.iter().chain(&functions);
+    let mut objects = Vec::with_capacity(
+        families().map(|(o, _, _)| o.len()).sum::<usize>()
+            + inputs.vector_stores.len()
+            + inputs.indexes.len()
+            + inputs.infra_rules.len()
+            + inputs.pass_through.len(),
+    );
     let mut out = Vec::new();
-    let mut workers = Vec::new();
+    let mut workers = Vec::with_capacity(families().filter(|(_, _, w)| w.is_some()).count());
     for (o, d, w) in pipelines.into_iter().chain(functions) {
         objects.extend(o);
         out.extend(d);
