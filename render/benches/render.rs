@@ -55,7 +55,7 @@ fn decode(documents: Vec<Document>) -> Inputs {
 }
 
 /// Every family linked and written, as `render` has them before sorting.
-fn written(inputs: &Inputs) -> Vec<Emitted> {
+fn written(inputs: Inputs) -> Vec<Emitted> {
     let finish = |mut family: Vec<Object>| {
         linkage::link(&mut family, &linkage::Children::default());
         family.into_iter().map(Emitted::from).collect()
@@ -86,18 +86,20 @@ fn decode_validate(bencher: Bencher) {
 fn expand(bencher: Bencher) {
     let inputs = decode(load_all(&files()));
     let profile = Profile::default();
-    bencher.bench(|| expand_inputs(&inputs, &profile));
+    bencher
+        .with_inputs(|| inputs.clone())
+        .bench_values(|inputs| expand_inputs(inputs, &profile));
 }
 
 #[divan::bench(sample_count = 10)]
 fn expand_link_write(bencher: Bencher) {
     let inputs = decode(load_all(&files()));
-    bencher.bench(|| written(&inputs));
+    bencher.with_inputs(|| inputs.clone()).bench_values(written);
 }
 
 #[divan::bench(sample_count = 10)]
 fn sort_stream(bencher: Bencher) {
-    let objects = written(&decode(load_all(&files())));
+    let objects = written(decode(load_all(&files())));
     bencher
         .with_inputs(|| objects.clone())
         .bench_values(|mut objects| {

@@ -146,7 +146,7 @@ where
             linkage::link(&mut family, &outside);
             family.into_iter().map(&write).collect()
         };
-        let expanded = expand::expand_with(&inputs, &options.profile, &finish);
+        let expanded = expand::expand_with(inputs, &options.profile, &finish);
         objects = expanded.objects;
         diagnostics.extend(expanded.diagnostics);
         diagnostics.extend(check_schedule(
@@ -163,12 +163,7 @@ where
     if diagnostics.iter().any(Diagnostic::is_error) {
         objects.clear();
     }
-    std::thread::scope(|scope| {
-        // Freeing every input tree takes a while: do it on another core while the output
-        // sorts.
-        scope.spawn(move || drop(inputs));
-        emit::sort(&mut objects);
-    });
+    emit::sort(&mut objects);
     Rendered {
         objects,
         diagnostics,

@@ -48,20 +48,26 @@ pub struct Expanded<T = Object> {
 }
 
 /// Expands the input, with the objects as they come out of expansion: not yet linked.
-pub fn expand(inputs: &Inputs, profile: &Profile) -> Expanded {
+pub fn expand(inputs: Inputs, profile: &Profile) -> Expanded {
     expand_with(inputs, profile, &|family| family)
 }
 
 /// Expands the input and hands each family to `finish` as soon as it is built: a workload
 /// CR with its children (the CR last), or any other object on its own. Families are built
 /// on every core, so `finish` can link and write each one while it is fresh; the result
-/// keeps input order.
-pub fn expand_with<T, F>(inputs: &Inputs, profile: &Profile, finish: &F) -> Expanded<T>
+/// keeps input order. Each workload's input is freed as soon as its family is built, so
+/// the output reuses that memory instead of adding to it.
+pub fn expand_with<T, F>(mut inputs: Inputs, profile: &Profile, finish: &F) -> Expanded<T>
 where
     T: Send,
     F: Fn(Vec<Object>) -> Vec<T> + Sync,
 {
-    let pools = pools::effective_pools(default_infra_rules(inputs));
+    let pools = pools::effective_pools(default_infra_rules(&inputs));
+    let (pipelines, functions) = (
+        std::mem::take(&mut inputs.pipelines),
+        std::mem::take(&mut inputs.functions),
+    );
+    let inputs = &inputs;
     let warehouses: BTreeMap<(Option<&str>, &str), &Value> = inputs
         .pass_through
         .iter()
@@ -69,20 +75,20 @@ where
         .map(|o| ((o.key.namespace.as_deref(), o.key.name.as_str()), &o.object))
         .collect();
     // Each workload expands on its own, so they spread over the cores.
-    let pipelines = par::map(&inputs.pipelines, |p| {
+    let pipelines = par::map_vec(pipelines, |p| {
         let w = Workload::of_pipeline(&p.object);
         let mut objects = Vec::new();
         let mut out = Vec::new();
-        let worker = expand_workload(p, &w, &pools, profile, &warehouses, &mut objects, &mut out);
-        objects.push(cr_object(p));
+        let worker = expand_workload(&p, &w, &pools, profile, &warehouses, &mut objects, &mut out);
+        objects.push(cr_object(&p));
         (finish(objects), out, worker)
     });
-    let functions = par::map(&inputs.functions, |f| {
+    let functions = par::map_vec(functions, |f| {
         let w = Workload::of_function(&f.object);
         let mut objects = Vec::new();
         let mut out = Vec::new();
-        let worker = expand_workload(f, &w, &pools, profile, &warehouses, &mut objects, &mut out);
-        objects.push(cr_object(f));
+        let worker = expand_workload(&f, &w, &pools, profile, &warehouses, &mut objects, &mut out);
+        objects.push(cr_object(&f));
         (finish(objects), out, worker)
     });
     let families = || pipelines.iter().chain(&functions);
