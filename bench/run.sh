@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Render against `helm template` on an equal-output peer chart, at N = 100, 1,000 and 10,000.
 #
-#   bench/run.sh            # from anywhere in the repository; 6-9 minutes on 2 shared cores
+#   bench/run.sh            # from anywhere in the repository; about 4 minutes on 2 cores
 #
 # For each N (N Pipelines + N Functions, N/2 Indexes, 2 VectorStores, 1 InfraRules; see
 # render/examples/gen/corpus.rs) it generates the input and the peer's values once, into a
@@ -21,8 +21,8 @@
 # It prints a table of medians, helm/render, and t(10,000)/t(1,000) per tool.
 #
 # Environment: BENCH_NS (default "100 1000 10000"), BENCH_REPS (repetitions per N, default
-# "100:5 1000:5 10000:3": at 10,000 one repetition of the four tools takes about 40 s here,
-# so five would not fit in 10 minutes), KUSTOMIZE_REPS (default "100:5 1000:1"; kustomize is
+# "100:5 1000:5 10000:5"; at 10,000 one repetition takes about 15 s here, 11 s of it helm),
+# KUSTOMIZE_REPS (default "100:5 1000:1"; kustomize is
 # quadratic in the number of resources, 75-95 s at N = 1,000 here, so at 10,000 it would take
 # hours and is skipped),
 # LAYER_TOOLS_DIR (default <repo>/.tools, from scripts/tools.sh), CARGO_TARGET_DIR.
@@ -36,7 +36,7 @@ helm=$tools/bin/helm
 kubectl=$tools/bin/kubectl
 target=${CARGO_TARGET_DIR:-$root/target}
 ns_list=${BENCH_NS:-100 1000 10000}
-reps_per_n=${BENCH_REPS:-100:5 1000:5 10000:3}
+reps_per_n=${BENCH_REPS:-100:5 1000:5 10000:5}
 kustomize_reps=${KUSTOMIZE_REPS:-100:5 1000:1}
 ignore='/metadata/annotations/layer.hev.dev~1render-hash'
 
@@ -163,7 +163,18 @@ for n in $ns_list; do
   printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(commas "$n")" "$(fmt "$rs")" "$(fmt "$ro")" \
     "$(fmt "$h")" "$k_text" "$ratio_s" "$ratio_o"
 done
-echo "Repetitions per N: $reps_per_n (BENCH_REPS; fewer at 10,000, where one repetition takes about 40 s here)."
+echo "Repetitions per N: $reps_per_n (BENCH_REPS)."
+echo
+echo "Wall time of the fastest and the slowest repetition:"
+for n in $ns_list; do
+  line="N=$(commas "$n"):"
+  for tool in render-stream render-out helm kustomize; do
+    awk -v n="$n" -v t="$tool" '$1 == n && $2 == t { print $3 }' "$work/results" | sort -n >"$work/range"
+    [[ -s $work/range ]] || continue
+    line+=" $tool $(awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%.3f-%.3f s", a / 1e6, b / 1e6 }' "$work/range");"
+  done
+  echo "$line"
+done
 [[ $kustomize_reps == *10000:* ]] ||
   echo "kubectl kustomize is skipped where KUSTOMIZE_REPS ($kustomize_reps) gives no repetitions: its time grows quadratically."
 if [[ " $ns_list " == *" 1000 "* && " $ns_list " == *" 10000 "* ]]; then
