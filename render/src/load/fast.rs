@@ -688,21 +688,25 @@ impl Reader<'_> {
         Ok((k, false))
     }
 
-    fn flow_seq(&mut self, i: usize) -> Result<(Node, usize)> {
+    /// Reads the flow collection that opens at `i` and closes with `close`: `entry` reads each
+    /// entry from its offset and returns the offset after it. Returns the offset past `close`.
+    fn flow_entries(
+        &mut self,
+        i: usize,
+        close: u8,
+        mut entry: impl FnMut(&mut Self, usize) -> Result<usize>,
+    ) -> Result<usize> {
         self.enter()?;
-        let pos = self.pos(i);
-        let mut items = Vec::new();
         let mut j = self.skip_spaces(i + 1);
         if j == self.end {
             return Err(Unsupported);
         }
-        let after = if self.bytes[j] == b']' {
+        let after = if self.bytes[j] == close {
             j + 1
         } else {
             loop {
-                let (item, after) = self.flow_node(j)?;
-                items.push(item);
-                let (next, closed) = self.flow_next(after, b']')?;
+                let after = entry(self, j)?;
+                let (next, closed) = self.flow_next(after, close)?;
                 if closed {
                     break next;
                 }
@@ -710,61 +714,58 @@ impl Reader<'_> {
             }
         };
         self.depth -= 1;
+        Ok(after)
+    }
+
+    fn flow_seq(&mut self, i: usize) -> Result<(Node, usize)> {
+        let pos = self.pos(i);
+        let mut items = Vec::new();
+        let after = self.flow_entries(i, b']', |reader, j| {
+            let (item, after) = reader.flow_node(j)?;
+            items.push(item);
+            Ok(after)
+        })?;
         Ok((self.node(pos, NodeValue::Seq(items)), after))
     }
 
     fn flow_map(&mut self, i: usize) -> Result<(Node, usize)> {
-        self.enter()?;
         let pos = self.pos(i);
         let mut entries: Vec<(Key, Node)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut j = self.skip_spaces(i + 1);
-        if j == self.end {
-            return Err(Unsupported);
-        }
-        let after = if self.bytes[j] == b'}' {
-            j + 1
-        } else {
-            loop {
-                let key_pos = self.pos(j);
-                let (name, colon) = if matches!(self.bytes[j], b'"' | b'\'') {
-                    let (name, after) = self.quoted(j)?;
-                    (name, self.skip_spaces(after))
-                } else {
-                    let (end, stop) = self.plain(j, true)?;
-                    let Stop::Colon(colon) = stop else {
-                        return Err(Unsupported); // a key without a value
-                    };
-                    match resolve_plain(&self.text[j..end])? {
-                        NodeValue::String(name) => (name, colon),
-                        _ => return Err(Unsupported),
-                    }
+        let after = self.flow_entries(i, b'}', |reader, j| {
+            let key_pos = reader.pos(j);
+            let (name, colon) = if matches!(reader.bytes[j], b'"' | b'\'') {
+                let (name, after) = reader.quoted(j)?;
+                (name, reader.skip_spaces(after))
+            } else {
+                let (end, stop) = reader.plain(j, true)?;
+                let Stop::Colon(colon) = stop else {
+                    return Err(Unsupported); // a key without a value
                 };
-                // Only `key: value`; `"key":value` and `key:,` are left to the parser.
-                if colon + 1 >= self.end
-                    || self.bytes[colon] != b':'
-                    || self.bytes[colon + 1] != b' '
-                {
-                    return Err(Unsupported);
+                match resolve_plain(&reader.text[j..end])? {
+                    NodeValue::String(name) => (name, colon),
+                    _ => return Err(Unsupported),
                 }
-                let key = self.key(key_pos, j, colon, name)?;
-                if key.name == "<<" || is_duplicate(&entries, &mut seen, &key.name) {
-                    return Err(Unsupported);
-                }
-                let v = self.skip_spaces(colon + 1);
-                if v == self.end || matches!(self.bytes[v], b',' | b'}') {
-                    return Err(Unsupported);
-                }
-                let (value, after) = self.flow_node(v)?;
-                entries.push((key, value));
-                let (next, closed) = self.flow_next(after, b'}')?;
-                if closed {
-                    break next;
-                }
-                j = next;
+            };
+            // Only `key: value`; `"key":value` and `key:,` are left to the parser.
+            if colon + 1 >= reader.end
+                || reader.bytes[colon] != b':'
+                || reader.bytes[colon + 1] != b' '
+            {
+                return Err(Unsupported);
             }
-        };
-        self.depth -= 1;
+            let key = reader.key(key_pos, j, colon, name)?;
+            if key.name == "<<" || is_duplicate(&entries, &mut seen, &key.name) {
+                return Err(Unsupported);
+            }
+            let v = reader.skip_spaces(colon + 1);
+            if v == reader.end || matches!(reader.bytes[v], b',' | b'}') {
+                return Err(Unsupported);
+            }
+            let (value, after) = reader.flow_node(v)?;
+            entries.push((key, value));
+            Ok(after)
+        })?;
         Ok((self.node(pos, NodeValue::Map(entries)), after))
     }
 }
