@@ -73,6 +73,12 @@ codes! {
     NamespaceOnClusterScoped = "E111", Error;
     /// The `apiVersion` is not the served version of a hev layer kind.
     UnsupportedVersion = "E112", Error;
+    /// An `apiVersion` group or version, or a `kind`, that Kubernetes could not hold.
+    InvalidIdentity = "E113", Error;
+    /// A symlink that leads outside the input path it was found under.
+    LinkOutsideRoot = "E114", Error;
+    /// A symlink loop: a chain of links with no end, or a directory link back to its own tree.
+    LinkLoop = "E115", Error;
 
     // === schema: the generated CRD schema ===
     /// A value has the wrong type.

@@ -27,7 +27,12 @@ fn assert_same_named(name: &str, text: &str, limits: &Limits) -> bool {
 
 fn yaml_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+        let entry = entry.unwrap();
+        // Fixtures of the link rules hold loops and links out of their tree.
+        if entry.file_type().unwrap().is_symlink() {
+            continue;
+        }
+        let path = entry.path();
         if path.is_dir() {
             yaml_files(&path, files);
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {

@@ -16,11 +16,13 @@ mod differential;
 mod fast;
 mod full;
 pub mod node;
+pub mod walk;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use node::{Key, Node, NodeValue, Pos};
+pub use walk::LoadRestrictor;
 
 use crate::diagnostic::{Code, Diagnostic, Span};
 
@@ -37,6 +39,8 @@ pub struct Limits {
     pub max_aliases: usize,
     /// Most documents in one file.
     pub max_documents: usize,
+    /// Where symlinks inside an input directory may lead.
+    pub load_restrictor: LoadRestrictor,
 }
 
 impl Default for Limits {
@@ -47,6 +51,7 @@ impl Default for Limits {
             max_nodes: 5_000_000,
             max_aliases: 1_000,
             max_documents: 100_000,
+            load_restrictor: LoadRestrictor::RootOnly,
         }
     }
 }
@@ -124,10 +129,14 @@ pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
             sources.push(Source::Stdin);
             continue;
         }
-        match collect_files(path) {
-            Ok(files) => sources.extend(files.into_iter().map(Source::File)),
-            Err(diagnostic) => sources.push(Source::Unreadable(diagnostic)),
-        }
+        let walked = walk::walk(path, walk::Select::Manifests, limits.load_restrictor);
+        sources.extend(walked.files.into_iter().map(Source::File));
+        sources.extend(
+            walked
+                .diagnostics
+                .into_iter()
+                .map(|d| Source::Unreadable(Box::new(d))),
+        );
     }
     let parts = crate::par::map_coarse(&sources, |source| match source {
         Source::Stdin => {
@@ -161,11 +170,11 @@ pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
 }
 
 /// The display name of a path: as the user gave it, with `/` separators.
-fn display(path: &Path) -> String {
+pub(crate) fn display(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 
-fn io_error(path: &Path, err: &std::io::Error) -> Box<Diagnostic> {
+pub(crate) fn io_error(path: &Path, err: &std::io::Error) -> Box<Diagnostic> {
     let reason = match err.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
@@ -176,50 +185,6 @@ fn io_error(path: &Path, err: &std::io::Error) -> Box<Diagnostic> {
         Code::Io,
         format!("cannot read {}: {reason}", display(path)),
     ))
-}
-
-/// The files under `path`: itself when it is a file, else every `*.yaml`/`*.yml` below it.
-fn collect_files(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
-    let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
-    if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| io_error(&dir, &e))?;
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| io_error(&dir, &e))?;
-            names.push(entry.file_name());
-        }
-        names.sort();
-        let mut subdirs = Vec::new();
-        for name in names {
-            let name_str = name.to_string_lossy();
-            if name_str.starts_with('.') {
-                continue;
-            }
-            let child = dir.join(&name);
-            let is_dir = std::fs::metadata(&child)
-                .map(|m| m.is_dir())
-                .unwrap_or(false);
-            if is_dir {
-                subdirs.push(child);
-            } else if is_yaml_name(&name_str) {
-                files.push(child);
-            }
-        }
-        // Depth-first in sorted order: push in reverse so the first subdirectory comes next.
-        stack.extend(subdirs.into_iter().rev());
-    }
-    files.sort();
-    Ok(files)
-}
-
-fn is_yaml_name(name: &str) -> bool {
-    let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-    yaml && name != "kustomization.yaml" && name != "kustomization.yml"
 }
 
 fn load_file(path: &Path, limits: &Limits) -> Loaded {

@@ -166,6 +166,10 @@ fn identify(doc: Document, default_namespace: &str, seen: &mut Seen) -> Step {
         ]);
     };
     let key = ObjectKey::new(&api_version, &kind, namespace.as_deref(), &name);
+    let problems = identity_problems(&doc, &key, &api_version);
+    if !problems.is_empty() {
+        return Step::Rejected(problems);
+    }
     let identity = (
         key.group.clone(),
         key.kind.clone(),
@@ -185,6 +189,58 @@ fn identify(doc: Document, default_namespace: &str, seen: &mut Seen) -> Step {
     // Where each identity was first defined; a span, not the document, keeps memory flat.
     seen.insert(identity, doc.span(doc.root.pos));
     Step::Identified(doc, key, hev)
+}
+
+/// Every part of an identity that Kubernetes could not hold. The identity becomes the path of
+/// the object's file in an `--out` tree, so this is what keeps a name like `../../x` from
+/// ever reaching the disk (`docs/security.md`).
+fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    // `Kind/namespace/name` would only garble a bad identity: name the kind alone, when it
+    // is one, as for a missing name.
+    let kind = names::check_kind(&key.kind).is_ok().then_some(&key.kind);
+    let mut problem = |code: Code, field: &str, message: String| {
+        let diagnostic = Diagnostic::new(code, message)
+            .at(doc.span_of(&field_steps(field)))
+            .field(field);
+        out.push(match kind {
+            Some(kind) => diagnostic.object(kind),
+            None => diagnostic,
+        });
+    };
+    if let Err(why) = names::check_api_version(api_version) {
+        problem(
+            Code::InvalidIdentity,
+            "apiVersion",
+            format!("invalid apiVersion {api_version:?}: {why}"),
+        );
+    }
+    if let Err(why) = names::check_kind(&key.kind) {
+        let kind = &key.kind;
+        problem(
+            Code::InvalidIdentity,
+            "kind",
+            format!("invalid kind {kind:?}: {why}"),
+        );
+    }
+    if let Some(ns) = &key.namespace
+        && let Err(why) = names::check_label(ns)
+    {
+        problem(
+            Code::InvalidName,
+            "metadata.namespace",
+            format!("invalid namespace {ns:?}: {why}"),
+        );
+    }
+    if let Err(why) = names::check_object_name(&key.name) {
+        let name = &key.name;
+        problem(
+            Code::InvalidName,
+            "metadata.name",
+            format!("invalid name {name:?}: {why}"),
+        );
+    }
+    out
 }
 
 /// Reads an identified document: a hev layer object is checked against its schema and read
@@ -274,8 +330,9 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
             .field("metadata.name"),
         );
     }
-    match (hev.is_namespaced(), doc.namespace()) {
-        (false, Some(_)) => out.push(
+    // A namespace's form is checked with the identity, for every kind.
+    if !hev.is_namespaced() && doc.namespace().is_some() {
+        out.push(
             Diagnostic::new(
                 Code::NamespaceOnClusterScoped,
                 format!(
@@ -286,21 +343,7 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
             .at(at("metadata.namespace"))
             .object(&object)
             .field("metadata.namespace"),
-        ),
-        (true, Some(ns)) => {
-            if let Err(problem) = names::check_label(ns) {
-                out.push(
-                    Diagnostic::new(
-                        Code::InvalidName,
-                        format!("invalid namespace {ns:?}: {problem}"),
-                    )
-                    .at(at("metadata.namespace"))
-                    .object(&object)
-                    .field("metadata.namespace"),
-                );
-            }
-        }
-        _ => {}
+        );
     }
     if let Some(meta) = doc.root.get("metadata") {
         for field in ["labels", "annotations"] {

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use layer_render::load::{Limits, LoadRestrictor};
 use layer_render::profile::Engine;
 
 /// Render hev layer custom resources into plain, deterministic Kubernetes YAML.
@@ -63,7 +64,7 @@ pub struct InputArgs {
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
     /// Namespace for namespaced hev layer objects that set none.
-    #[arg(long, short = 'n', value_name = "NS", default_value = "default")]
+    #[arg(long, short = 'n', value_name = "NS", default_value = "default", value_parser = namespace)]
     pub namespace: String,
     /// Treat warnings as errors.
     #[arg(long)]
@@ -85,6 +86,21 @@ pub struct InputArgs {
     /// ordered Flux Kustomizations. Default: the profile's `gitops.engine`.
     #[arg(long, value_enum, value_name = "ENGINE")]
     pub gitops: Option<Engine>,
+    /// Where symlinks inside an input directory may lead: `root-only` (inside the directory
+    /// named on the command line) or `none` (anywhere), as kustomize's flag of that name.
+    #[arg(long, value_enum, value_name = "RESTRICTOR", default_value_t = LoadRestrictor::RootOnly)]
+    pub load_restrictor: LoadRestrictor,
+}
+
+impl InputArgs {
+    /// The loader's limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_file_bytes: self.max_file_size,
+            load_restrictor: self.load_restrictor,
+            ..Limits::default()
+        }
+    }
 }
 
 /// The default action: render.
@@ -113,6 +129,12 @@ pub struct DiscoverArgs {
     /// VectorStore the Index CRs use; the namespace's default store when not set.
     #[arg(long, value_name = "NAME")]
     pub store_ref: Option<String>,
+}
+
+/// A `--namespace` value: a DNS-1123 label, as every namespace.
+pub fn namespace(value: &str) -> Result<String, String> {
+    layer_render::validate::names::check_label(value)?;
+    Ok(value.to_string())
 }
 
 #[cfg(test)]
@@ -171,6 +193,41 @@ mod tests {
         let cli = Cli::try_parse_from(["layer-render", "in"]).unwrap();
         assert!(cli.render.input.nodepools.is_empty());
         assert!(!cli.render.input.allow_unschedulable);
+    }
+
+    #[test]
+    fn the_load_restrictor_takes_ours_and_kustomizes_spelling() {
+        let parse =
+            |args: &[&str]| Cli::try_parse_from(args).map(|c| c.render.input.load_restrictor);
+        assert_eq!(
+            parse(&["layer-render", "a"]).unwrap(),
+            LoadRestrictor::RootOnly
+        );
+        assert_eq!(
+            parse(&["layer-render", "a", "--load-restrictor", "none"]).unwrap(),
+            LoadRestrictor::None
+        );
+        assert_eq!(
+            parse(&[
+                "layer-render",
+                "a",
+                "--load-restrictor=LoadRestrictionsNone"
+            ])
+            .unwrap(),
+            LoadRestrictor::None
+        );
+        assert!(parse(&["layer-render", "a", "--load-restrictor", "all"]).is_err());
+    }
+
+    #[test]
+    fn a_namespace_flag_must_be_a_dns_label() {
+        let err = Cli::try_parse_from(["layer-render", "a", "-n", "../.."]).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "invalid value '../..' for '--namespace <NS>': must consist of lower case alphanumeric characters or '-'"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

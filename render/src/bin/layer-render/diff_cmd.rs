@@ -19,7 +19,8 @@ use clap::{Args, ValueEnum};
 use layer_render::diagnostic::{Code, Diagnostic};
 use layer_render::diff::{self, DiffOptions, IgnoreRule, text::TextOptions};
 use layer_render::emit::{self, Object};
-use layer_render::load::{self, Limits};
+use layer_render::load::walk::{self, Select};
+use layer_render::load::{self, Limits, LoadRestrictor};
 use layer_render::render::{RenderOptions, render, render_json};
 
 use crate::cli::{Format, InputArgs};
@@ -82,7 +83,7 @@ pub struct DiffArgs {
     #[arg(long, value_name = "FILE", requires = "render")]
     pub profile: Option<PathBuf>,
     /// With --render: namespace for namespaced hev layer objects that set none.
-    #[arg(long, short = 'n', value_name = "NS", default_value = "default")]
+    #[arg(long, short = 'n', value_name = "NS", default_value = "default", value_parser = crate::cli::namespace)]
     pub namespace: String,
     /// With --render: treat warnings as errors.
     #[arg(long, requires = "render")]
@@ -90,6 +91,9 @@ pub struct DiffArgs {
     /// Largest input file, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_file_size: u64,
+    /// Where symlinks inside OLD and NEW may lead: `root-only` or `none` (see render's flag).
+    #[arg(long, value_enum, value_name = "RESTRICTOR", default_value_t = LoadRestrictor::RootOnly)]
+    pub load_restrictor: LoadRestrictor,
 }
 
 /// `check` flags: the directory, then the same inputs and flags as the render that wrote it.
@@ -122,6 +126,7 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
         namespace,
         strict,
         max_file_size,
+        load_restrictor,
     } = args;
     if is_stdin(&old) && is_stdin(&new) {
         bail!("OLD and NEW cannot both be - (stdin)");
@@ -132,6 +137,7 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
     };
     let limits = Limits {
         max_file_bytes: max_file_size,
+        load_restrictor,
         ..Limits::default()
     };
     let (old_objects, new_objects, diagnostics) = if render_first {
@@ -144,6 +150,7 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
             nodepools: Vec::new(),
             allow_unschedulable: false,
             gitops: None,
+            load_restrictor,
         };
         let options = match render_options(&input) {
             Ok(options) => options,
@@ -305,10 +312,7 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_INVALID));
         }
     };
-    let limits = Limits {
-        max_file_bytes: input.max_file_size,
-        ..Limits::default()
-    };
+    let limits = input.limits();
     let exists = dir.exists();
     if exists && !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
@@ -320,8 +324,12 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
             if !exists {
                 return Ok((Vec::new(), Vec::new(), BTreeMap::new()));
             }
-            let (objects, diagnostics) = loaded_side(&dir, &limits);
-            Ok((objects, diagnostics, read_tree(&dir)?))
+            let (objects, mut diagnostics) = loaded_side(&dir, &limits);
+            let (files, unreadable) = read_tree(&dir, limits.load_restrictor);
+            // The YAML files' problems are already reported by loaded_side.
+            let new = unreadable.into_iter().filter(|d| !diagnostics.contains(d));
+            diagnostics.extend(new.collect::<Vec<_>>());
+            Ok((objects, diagnostics, files))
         });
         let loaded = load::load_paths(&paths, &limits);
         let input_digest = emit::provenance::input_digest(&loaded.documents);
@@ -399,31 +407,30 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(EXIT_DIFFERENT))
 }
 
-/// Every file under `root` (relative path with `/`, bytes), skipping dot-entries.
-fn read_tree(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+/// Every file under `root` (relative path with `/`, bytes), skipping dot-entries, with the
+/// problems that kept any from being read: links out of the tree among them, so a committed
+/// render cannot make `check` read a file elsewhere on the machine.
+fn read_tree(
+    root: &Path,
+    restrictor: LoadRestrictor,
+) -> (BTreeMap<String, Vec<u8>>, Vec<Diagnostic>) {
+    let walked = walk::walk(root, Select::Everything, restrictor);
+    let mut diagnostics = walked.diagnostics;
     let mut files = BTreeMap::new();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let path = entry.path();
-            let relative = format!("{prefix}{name}");
-            if path.is_dir() {
-                stack.push((path, format!("{relative}/")));
-            } else {
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
+    for path in walked.files {
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
                 files.insert(relative, bytes);
             }
+            Err(err) => diagnostics.push(Diagnostic::new(
+                Code::Io,
+                format!("cannot read {}: {err}", path.display()),
+            )),
         }
     }
-    Ok(files)
+    (files, diagnostics)
 }
 
 /// What the committed provenance record says about the tree: hand edits, and inputs or
@@ -434,7 +441,7 @@ fn provenance_findings(
     on_disk: &BTreeMap<String, Vec<u8>>,
 ) -> Vec<String> {
     use emit::provenance::{FILE, Provenance};
-    let Ok(text) = std::fs::read_to_string(dir.join(FILE)) else {
+    let Ok(text) = read_no_follow(&dir.join(FILE)) else {
         return if dir.exists() {
             vec![format!(
                 "{FILE} is missing: the tree was not written by layer-render --out"
@@ -464,6 +471,22 @@ fn provenance_findings(
         ));
     }
     findings
+}
+
+/// A file's text, refused when the file is a symlink: the provenance record is read from a
+/// committed tree, which may hold a link planted anywhere.
+fn read_no_follow(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let mut text = String::new();
+    options.open(path)?.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// The objects in a render's files (every YAML file but the kustomizations).
@@ -524,6 +547,7 @@ fn regenerate_command(dir: &Path, paths: &[PathBuf], input: &InputArgs) -> Strin
         nodepools,
         allow_unschedulable,
         gitops,
+        load_restrictor,
     } = input;
     let mut words = vec!["layer-render".to_string()];
     if let Some(profile) = profile {
@@ -547,6 +571,15 @@ fn regenerate_command(dir: &Path, paths: &[PathBuf], input: &InputArgs) -> Strin
     }
     if *allow_unschedulable {
         words.push("--allow-unschedulable".into());
+    }
+    if *load_restrictor != LoadRestrictor::RootOnly {
+        words.push("--load-restrictor".into());
+        words.push(
+            load_restrictor
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default(),
+        );
     }
     if let Some(engine) = gitops {
         words.push("--gitops".into());
@@ -701,6 +734,7 @@ mod tests {
             nodepools: vec![PathBuf::from("pools")],
             allow_unschedulable: true,
             gitops: Some(layer_render::profile::Engine::Flux),
+            load_restrictor: LoadRestrictor::None,
         };
         let paths = [
             PathBuf::from("crs"),
@@ -709,7 +743,7 @@ mod tests {
         ];
         assert_eq!(
             regenerate_command(Path::new("rendered"), &paths, &input),
-            "layer-render --profile 'my profile.yaml' --namespace shop --strict --max-file-size 1024 --nodepools pools --allow-unschedulable --gitops flux --out rendered crs ./check -"
+            "layer-render --profile 'my profile.yaml' --namespace shop --strict --max-file-size 1024 --nodepools pools --allow-unschedulable --load-restrictor none --gitops flux --out rendered crs ./check -"
         );
     }
 
@@ -724,6 +758,7 @@ mod tests {
             nodepools: Vec::new(),
             allow_unschedulable: false,
             gitops: None,
+            load_restrictor: LoadRestrictor::RootOnly,
         };
         assert_eq!(
             regenerate_command(Path::new("out"), &[PathBuf::from("in")], &input),

@@ -14,7 +14,7 @@ use clap::{CommandFactory, Parser};
 
 use cli::{Cli, Command, DiscoverArgs, Format, InputArgs, RenderArgs};
 use layer_render::diagnostic::{Code, Diagnostic};
-use layer_render::load::{self, Limits};
+use layer_render::load;
 use layer_render::profile::{DEFAULT_PROFILE_YAML, Engine, Profile};
 use layer_render::render::{RenderOptions, render};
 use layer_render::{api, discover, emit};
@@ -119,11 +119,7 @@ fn load_profile(input: &InputArgs) -> Result<Profile, Vec<Diagnostic>> {
 
 /// Reads the `--nodepools` files and directories, or reports why they cannot be read.
 fn load_nodepools(input: &InputArgs) -> Result<Vec<load::Document>, Vec<Diagnostic>> {
-    let limits = Limits {
-        max_file_bytes: input.max_file_size,
-        ..Limits::default()
-    };
-    let loaded = load::load_paths(&input.nodepools, &limits);
+    let loaded = load::load_paths(&input.nodepools, &input.limits());
     if loaded.diagnostics.is_empty() {
         Ok(loaded.documents)
     } else {
@@ -147,11 +143,7 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_INVALID));
         }
     };
-    let limits = Limits {
-        max_file_bytes: input.max_file_size,
-        ..Limits::default()
-    };
-    let loaded = load::load_paths(&paths, &limits);
+    let loaded = load::load_paths(&paths, &input.limits());
     let options = RenderOptions {
         engine: input.gitops.unwrap_or(profile.gitops.engine),
         profile,
