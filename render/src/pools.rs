@@ -6,28 +6,21 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::{Container, PodSpec, ResourceRequirements, Toleration};
 use serde_json::{Value, json};
 
 use crate::api::{ComputePool, InfraRules, Scaling, Worker};
+use crate::karpenter::labels::{COMPUTE, GPU_TAINT, NODE_ROLE};
+use crate::schedule::Placement;
 
 /// The built-in pools, as upstream's InfraRules example and Helm values define them.
 pub fn builtin_pools() -> Vec<ComputePool> {
-    let cpu_selector = labels(&[
-        ("layer.hev.dev/compute", "cpu"),
-        ("layer.hev.dev/node-role", "worker-cpu"),
-    ]);
-    let cpu_tolerations = vec![toleration(
-        "layer.hev.dev/node-role",
-        "Equal",
-        Some("worker-cpu"),
-    )];
-    let gpu_selector = labels(&[
-        ("layer.hev.dev/compute", "gpu"),
-        ("layer.hev.dev/node-role", "worker-gpu"),
-    ]);
+    let cpu_selector = labels(&[(COMPUTE, "cpu"), (NODE_ROLE, "worker-cpu")]);
+    let cpu_tolerations = vec![toleration(NODE_ROLE, "Equal", Some("worker-cpu"))];
+    let gpu_selector = labels(&[(COMPUTE, "gpu"), (NODE_ROLE, "worker-gpu")]);
     let gpu_tolerations = vec![
-        toleration("layer.hev.dev/node-role", "Equal", Some("worker-gpu")),
-        toleration("nvidia.com/gpu", "Exists", None),
+        toleration(NODE_ROLE, "Equal", Some("worker-gpu")),
+        toleration(GPU_TAINT, "Exists", None),
     ];
     vec![
         pool(
@@ -102,6 +95,40 @@ fn pool(
         tolerations: Some(tolerations),
         resources: Some(resources),
     }
+}
+
+/// A pool's tolerations as Kubernetes objects.
+pub fn tolerations(pool: &ComputePool) -> Result<Option<Vec<Toleration>>, String> {
+    pool.tolerations
+        .as_ref()
+        .map(|t| serde_json::to_value(t).and_then(serde_json::from_value))
+        .transpose()
+        .map_err(|e| format!("pool {:?} tolerations: {e}", pool.name))
+}
+
+/// A pool's worker container resources as a Kubernetes object.
+pub fn resources(pool: &ComputePool) -> Result<Option<ResourceRequirements>, String> {
+    pool.resources
+        .as_ref()
+        .map(|r| serde_json::from_value(Value::Object(r.clone().into_iter().collect())))
+        .transpose()
+        .map_err(|e| format!("pool {:?} resources: {e}", pool.name))
+}
+
+/// Where a pool's workers can run before any `worker.podSpec`: its `nodeSelector`, its
+/// tolerations and the GPU its resources ask for. The syncer judges a pool by this, with the
+/// rule render checks each worker's final pod spec by ([`crate::schedule`]).
+pub fn placement(pool: &ComputePool) -> Result<Placement, String> {
+    let pod = PodSpec {
+        containers: vec![Container {
+            resources: resources(pool)?,
+            ..Container::default()
+        }],
+        node_selector: pool.node_selector.clone(),
+        tolerations: tolerations(pool)?,
+        ..PodSpec::default()
+    };
+    Ok(Placement::of(&pod))
 }
 
 /// The pools in effect: `InfraRules/default`'s when given, else the built-in ones.

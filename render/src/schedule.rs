@@ -26,14 +26,9 @@ use std::fmt;
 use k8s_openapi::api::core::v1::{Affinity, PodSpec, Taint, Toleration};
 
 use crate::diagnostic::{Code, Diagnostic, Span};
-use crate::karpenter::labels::{self, EC2_NODE_CLASS, NODEPOOL};
+use crate::karpenter::labels::{self, COMPUTE, EC2_NODE_CLASS, GPU_TAINT, NODEPOOL};
 use crate::karpenter::{NODEPOOL_API_VERSION, NODEPOOL_KIND, NodePool, Operator, Requirement};
 use crate::load::Document;
-
-/// The label worker pools put on GPU nodes (upstream spec section 1.3).
-const COMPUTE_LABEL: &str = "layer.hev.dev/compute";
-/// The taint of NVIDIA GPU nodes.
-const GPU_TAINT: &str = "nvidia.com/gpu";
 
 /// Where a pod requirement comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,7 +342,7 @@ impl<'a> View<'a> {
     fn is_gpu(&self) -> bool {
         let spec = &self.pool.spec.template.spec;
         if spec.taints.iter().any(|t| t.key == GPU_TAINT)
-            || self.labels.get(COMPUTE_LABEL) == Some(&"gpu")
+            || self.labels.get(COMPUTE) == Some(&"gpu")
         {
             return true;
         }
@@ -562,6 +557,16 @@ pub fn check_placement(pod: &Placement, nodepools: &[NodePool]) -> Result<(), Un
         closest: closest.as_ref().map(|c| c.1.to_string()),
         problems: closest.map(|c| c.2).unwrap_or_default(),
     })
+}
+
+/// The NodePools a placement fits, in the order given: how the syncer finds the NodePools
+/// that serve a pool, by the same rule render checks every worker with.
+pub fn fitting<'a>(pod: &Placement, nodepools: &'a [NodePool]) -> Vec<&'a NodePool> {
+    let alternatives = alternatives(pod);
+    nodepools
+        .iter()
+        .filter(|np| problems_with(pod, &alternatives, &View::new(np)).is_empty())
+        .collect()
 }
 
 /// A rendered worker pod and where a diagnostic about it points.

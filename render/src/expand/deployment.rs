@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    Service, ServicePort, ServiceSpec, Toleration,
+    Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Service, ServicePort,
+    ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::api::{ComputePool, ScalingMode};
 use crate::expand::{env, podspec, security};
+use crate::pools;
 use crate::profile::Profile;
 use crate::workload::Workload;
 
@@ -68,18 +69,8 @@ fn base_pod_spec(
     profile: &Profile,
     warehouse: Option<&Value>,
 ) -> Result<PodSpec, BuildError> {
-    let resources: Option<ResourceRequirements> = pool
-        .resources
-        .as_ref()
-        .map(|r| serde_json::from_value(Value::Object(r.clone().into_iter().collect())))
-        .transpose()
-        .map_err(|e| BuildError::Pool(format!("pool {:?} resources: {e}", pool.name)))?;
-    let tolerations: Option<Vec<Toleration>> = pool
-        .tolerations
-        .as_ref()
-        .map(|t| serde_json::to_value(t).and_then(serde_json::from_value))
-        .transpose()
-        .map_err(|e| BuildError::Pool(format!("pool {:?} tolerations: {e}", pool.name)))?;
+    let resources = pools::resources(pool).map_err(BuildError::Pool)?;
+    let tolerations = pools::tolerations(pool).map_err(BuildError::Pool)?;
     let mut container = Container {
         name: w.kind.container_name().to_string(),
         image: Some(w.worker.image.clone()),

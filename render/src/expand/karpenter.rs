@@ -40,10 +40,6 @@ use crate::profile::Karpenter;
 use crate::validate::names;
 use crate::workload::{LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF};
 
-/// The label that names a pool's node role (upstream spec section 1.3).
-pub const NODE_ROLE_LABEL: &str = "layer.hev.dev/node-role";
-/// The taint key of NVIDIA GPU nodes.
-pub const GPU_TAINT_KEY: &str = "nvidia.com/gpu";
 /// The taint effect used when a toleration names none.
 const DEFAULT_EFFECT: &str = "NoSchedule";
 /// The EC2NodeClass tag that finds the cluster's subnets and security groups.
@@ -103,7 +99,7 @@ struct Role {
 /// The role a pool's selector names, and the selector key that names it.
 pub fn node_role(pool: &ComputePool) -> Option<(&'static str, &str)> {
     let selector = pool.node_selector.as_ref()?;
-    [labels::NODEPOOL, NODE_ROLE_LABEL]
+    [labels::NODEPOOL, labels::NODE_ROLE]
         .into_iter()
         .find_map(|key| selector.get(key).map(|v| (key, v.as_str())))
 }
@@ -131,18 +127,15 @@ pub fn taint_for(toleration: &Toleration) -> Option<Taint> {
     })
 }
 
+/// A pool's tolerations; a pool whose tolerations are not valid fails its workers' build
+/// (E318), so here it only taints nothing.
 fn pool_tolerations(pool: &ComputePool) -> Vec<Toleration> {
-    pool.tolerations
-        .iter()
-        .flatten()
-        .filter_map(|t| serde_json::to_value(t).ok())
-        .filter_map(|t| serde_json::from_value(t).ok())
-        .collect()
+    pools::tolerations(pool).ok().flatten().unwrap_or_default()
 }
 
 fn gpu_taint() -> Taint {
     Taint {
-        key: GPU_TAINT_KEY.into(),
+        key: labels::GPU_TAINT.into(),
         value: None,
         effect: DEFAULT_EFFECT.into(),
         time_added: None,
@@ -243,7 +236,7 @@ fn meta_labels(role: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         (LABEL_MANAGED_BY.to_string(), MANAGED_BY.to_string()),
         (LABEL_PART_OF.to_string(), PART_OF.to_string()),
-        (NODE_ROLE_LABEL.to_string(), role.to_string()),
+        (labels::NODE_ROLE.to_string(), role.to_string()),
     ])
 }
 
@@ -261,7 +254,7 @@ fn node_pool(name: &str, role: &Role, settings: &Karpenter) -> NodePool {
         }
     }
     let mut taints = role.taints.clone();
-    if role.gpu && !taints.iter().any(|t| t.key == GPU_TAINT_KEY) {
+    if role.gpu && !taints.iter().any(|t| t.key == labels::GPU_TAINT) {
         taints.push(gpu_taint());
     }
     let template_labels: BTreeMap<String, String> = role

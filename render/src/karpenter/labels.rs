@@ -8,6 +8,13 @@
 
 /// The label that names the NodePool a node came from.
 pub const NODEPOOL: &str = "karpenter.sh/nodepool";
+/// The label that names a pool's node role; worker NodePools taint their nodes with it too
+/// (upstream spec section 1.3).
+pub const NODE_ROLE: &str = "layer.hev.dev/node-role";
+/// The label worker pools put on their nodes: `cpu` or `gpu` (upstream spec section 1.3).
+pub const COMPUTE: &str = "layer.hev.dev/compute";
+/// The taint key of NVIDIA GPU nodes, and the resource GPU pods request.
+pub const GPU_TAINT: &str = "nvidia.com/gpu";
 /// The label that names the EC2NodeClass a node came from.
 pub const EC2_NODE_CLASS: &str = "karpenter.k8s.aws/ec2nodeclass";
 /// The node's host name: always present, never settable.

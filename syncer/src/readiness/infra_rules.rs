@@ -2,19 +2,22 @@
 //! Karpenter NodePools when that CRD is installed.
 //!
 //! `poolCount` counts the pools InfraRules/default declares (`spec.computePools`), the pools
-//! Pipelines and Functions can select. A pool is served by a NodePool when every entry of its
-//! `nodeSelector` holds on the NodePool's nodes: `karpenter.sh/nodepool: X` names the NodePool,
-//! any other key must be a template label with that value or a requirement that allows it.
-//! A pool without a `nodeSelector` runs anywhere and needs no NodePool.
+//! Pipelines and Functions can select. A pool is served by a NodePool when the pool's
+//! workers could run on its nodes, judged by render's schedulability rule
+//! ([`layer_render::schedule::fitting`]) on the pool's placement
+//! ([`layer_render::pools::placement`]): the same rule `layer-render --nodepools` checks every
+//! worker with, so the two never disagree. A pool without a `nodeSelector` runs anywhere,
+//! on Karpenter's nodes or any other, and needs no NodePool.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::DynamicObject;
 use layer_render::api::conditions::status;
 use layer_render::api::infra_rules::DocumentCacheStatus;
 use layer_render::api::{ComputePool, Condition, InfraRules, InfraRulesStatus};
-use serde::Deserialize;
+use layer_render::karpenter::NodePool;
+use layer_render::{pools, schedule};
 
 use super::conditions::{READY, find};
 use super::{Assessment, Reason, Verdict, stale_spec};
@@ -89,19 +92,36 @@ fn verdict(
     }
     let mut summary = format!("InfraRules/default: {} pool(s)", pools.len());
     if let Some(node_pools) = env.node_pools {
-        let views: Vec<NodePoolView> = node_pools.iter().map(|np| NodePoolView::of(np)).collect();
+        let (known, ready): (Vec<NodePool>, Vec<bool>) = node_pools
+            .iter()
+            .filter_map(|np| read_node_pool(np))
+            .unzip();
+        // NodePools are cluster-scoped, so a name is one NodePool.
+        let ready: BTreeSet<&str> = known
+            .iter()
+            .zip(ready)
+            .filter(|(_, ready)| *ready)
+            .map(|(np, _)| np.metadata.name.as_str())
+            .collect();
         let mut missing = Vec::new();
         let mut unready = Vec::new();
         for pool in pools {
-            let Some(selector) = pool.node_selector.as_ref().filter(|s| !s.is_empty()) else {
+            if pool.node_selector.as_ref().is_none_or(|s| s.is_empty()) {
                 continue;
-            };
-            let serving: Vec<&NodePoolView> =
-                views.iter().filter(|v| v.provides(selector)).collect();
+            }
+            // A pool render cannot read (E318 at render time) is served by nothing.
+            let serving = pools::placement(pool)
+                .map(|placement| schedule::fitting(&placement, &known))
+                .unwrap_or_default();
             if serving.is_empty() {
                 missing.push(pool.name.as_str());
-            } else if !serving.iter().any(|v| v.ready) {
-                let names: Vec<&str> = serving.iter().map(|v| v.name.as_str()).collect();
+                continue;
+            }
+            if !serving
+                .iter()
+                .any(|np| ready.contains(np.metadata.name.as_str()))
+            {
+                let names: Vec<&str> = serving.iter().map(|np| np.metadata.name.as_str()).collect();
                 unready.push(format!("{} (NodePool {})", pool.name, names.join(", ")));
             }
         }
@@ -132,63 +152,31 @@ fn verdict(
     Verdict::new(Reason::PoolsReady, summary)
 }
 
-/// The parts of a Karpenter NodePool that decide which pools it serves.
-#[derive(Clone, Debug, Default)]
-struct NodePoolView {
-    name: String,
-    labels: BTreeMap<String, String>,
-    requirements: Vec<Requirement>,
-    ready: bool,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-struct Requirement {
-    key: String,
-    operator: String,
-    #[serde(default)]
-    values: Vec<String>,
-}
-
-impl NodePoolView {
-    fn of(np: &DynamicObject) -> Self {
-        let template = np.data.pointer("/spec/template");
-        let labels = template
-            .and_then(|t| t.pointer("/metadata/labels"))
-            .and_then(|l| serde_json::from_value(l.clone()).ok())
-            .unwrap_or_default();
-        let requirements = template
-            .and_then(|t| t.pointer("/spec/requirements"))
-            .and_then(|r| serde_json::from_value(r.clone()).ok())
-            .unwrap_or_default();
-        let conditions: Vec<Condition> = np
-            .data
-            .pointer("/status/conditions")
-            .and_then(|c| serde_json::from_value(c.clone()).ok())
-            .unwrap_or_default();
-        NodePoolView {
-            name: np.metadata.name.clone().unwrap_or_default(),
-            labels,
-            requirements,
-            ready: find(&conditions, READY).is_some_and(|c| c.status == status::TRUE),
-        }
+/// A NodePool from the cache in render's type, and whether it is Ready; `None` when it is
+/// not a NodePool render can read. Schedulability never reads `nodeClassRef`, so one that is
+/// missing does not stop the rest from being judged.
+fn read_node_pool(np: &DynamicObject) -> Option<(NodePool, bool)> {
+    let mut spec = np.data.get("spec")?.clone();
+    if let Some(template_spec) = spec
+        .pointer_mut("/template/spec")
+        .and_then(|v| v.as_object_mut())
+    {
+        template_spec
+            .entry("nodeClassRef")
+            .or_insert_with(|| serde_json::json!({"group": "", "kind": "", "name": ""}));
     }
-
-    fn provides(&self, selector: &BTreeMap<String, String>) -> bool {
-        selector.iter().all(|(key, value)| {
-            if key == "karpenter.sh/nodepool" {
-                return &self.name == value;
-            }
-            if self.labels.get(key) == Some(value) {
-                return true;
-            }
-            self.requirements.iter().any(|r| {
-                r.key == *key
-                    && match r.operator.as_str() {
-                        "In" => r.values.contains(value),
-                        "Exists" => true,
-                        _ => false,
-                    }
-            })
-        })
-    }
+    let value = serde_json::json!({
+        "apiVersion": layer_render::karpenter::NODEPOOL_API_VERSION,
+        "kind": layer_render::karpenter::NODEPOOL_KIND,
+        "metadata": {"name": np.metadata.name.clone().unwrap_or_default()},
+        "spec": spec,
+    });
+    let pool: NodePool = serde_json::from_value(value).ok()?;
+    let conditions: Vec<Condition> = np
+        .data
+        .pointer("/status/conditions")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    let ready = find(&conditions, READY).is_some_and(|c| c.status == status::TRUE);
+    Some((pool, ready))
 }

@@ -5,6 +5,7 @@
 
 mod argocd_health;
 mod infra;
+mod placement;
 mod properties;
 pub(crate) mod scenarios;
 mod stores;
