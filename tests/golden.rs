@@ -172,3 +172,72 @@ fn every_diagnostic_code_has_an_invalid_case() {
         "codes without a fixtures/invalid case"
     );
 }
+
+/// One child list: in every golden render, each Pipeline and Function has exactly the
+/// children `Workload::expected_children` names (the list the syncer checks), in that order.
+#[test]
+fn every_workload_in_every_golden_render_has_exactly_its_expected_children() {
+    use layer_render::api::{Function, Pipeline};
+    use layer_render::load::{Limits, load_str};
+    use layer_render::workload::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, Workload};
+
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for case in cases("render") {
+        let path = case.join("expected.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let objects: Vec<serde_json::Value> = load_str("expected.yaml", &text, &Limits::default())
+            .documents
+            .iter()
+            .map(|d| d.root.to_json())
+            .collect();
+        for cr in &objects {
+            let expected = match cr["kind"].as_str() {
+                Some("Pipeline") => {
+                    let p: Pipeline = serde_json::from_value(cr.clone()).unwrap();
+                    Workload::of_pipeline(&p).expected_children()
+                }
+                Some("Function") => {
+                    let f: Function = serde_json::from_value(cr.clone()).unwrap();
+                    Workload::of_function(&f).expected_children()
+                }
+                _ => continue,
+            };
+            let (kind, name, namespace) = (
+                &cr["kind"],
+                &cr["metadata"]["name"],
+                &cr["metadata"]["namespace"],
+            );
+            let emitted: Vec<String> = objects
+                .iter()
+                .filter(|o| {
+                    let labels = &o["metadata"]["labels"];
+                    labels[LABEL_OWNER_KIND] == *kind
+                        && labels[LABEL_OWNER_NAME] == *name
+                        && o["metadata"]["namespace"] == *namespace
+                })
+                .map(|o| {
+                    format!(
+                        "{} {}/{}",
+                        o["apiVersion"].as_str().unwrap(),
+                        o["kind"].as_str().unwrap(),
+                        o["metadata"]["name"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            let wanted: Vec<String> = expected
+                .iter()
+                .map(|c| format!("{} {}", c.api_version, c.map_key()))
+                .collect();
+            if emitted != wanted {
+                failures.push(format!(
+                    "{}: {kind}/{name}: emitted {emitted:?}, expected {wanted:?}",
+                    case.display()
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} workloads checked");
+    assert_eq!(failures, Vec::<String>::new());
+}
