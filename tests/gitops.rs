@@ -218,6 +218,37 @@ fn flux_without_out_is_a_usage_error() {
 }
 
 #[test]
+fn flux_without_out_fails_before_any_input_is_read() {
+    // stdin stays open and empty: reading it would block until the test gives up.
+    let mut child = crate::golden::layer_render()
+        .args(["-", "--gitops", "flux"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _stdin = child.stdin.take();
+    let mut status = None;
+    for _ in 0..600 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if status.is_none() {
+        child.kill().unwrap();
+        panic!("render read its input before finding the usage error");
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "layer-render: --gitops flux writes a directory layout: add --out DIR\n"
+    );
+}
+
+#[test]
 fn the_provenance_record_lists_every_file_and_never_varies() {
     let read = |dir: &std::path::Path| -> BTreeMap<String, Value> {
         let record: Value =

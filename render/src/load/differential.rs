@@ -11,7 +11,7 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
-use super::{Limits, Loaded, fast, load_str, load_str_full};
+use super::{Limits, compare_readers};
 
 /// Loads `text` both ways, asserts they agree, and says whether the fast path read it.
 fn assert_same(text: &str, limits: &Limits) -> bool {
@@ -19,10 +19,13 @@ fn assert_same(text: &str, limits: &Limits) -> bool {
 }
 
 fn assert_same_named(name: &str, text: &str, limits: &Limits) -> bool {
-    let fast: Loaded = load_str(name, text, limits);
-    let full = load_str_full(name, text, limits);
-    assert_eq!(fast, full, "the loaders disagree on {name}:\n{text}");
-    fast::parse(text, limits).is_some()
+    match compare_readers(name, text, limits) {
+        Ok(fast) => fast,
+        Err(both) => {
+            assert_eq!(both.0, both.1, "the loaders disagree on {name}:\n{text}");
+            unreachable!("compare_readers found a difference")
+        }
+    }
 }
 
 fn yaml_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) {

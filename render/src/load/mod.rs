@@ -263,10 +263,26 @@ pub fn load_str(name: &str, text: &str, limits: &Limits) -> Loaded {
     split_roots(name, roots)
 }
 
-/// [`load_str`] through serde-saphyr alone: the oracle of the differential tests.
-#[cfg(test)]
-fn load_str_full(name: &str, text: &str, limits: &Limits) -> Loaded {
-    split_roots(name, full::parse(name, text, limits))
+/// Both readers on one text: `Ok(true)` when the fast reader takes it and both give the same
+/// documents and diagnostics, `Ok(false)` when only serde-saphyr reads it, and both results
+/// when they differ. The differential tests and the `loaders` fuzz target hold the fast
+/// reader to serde-saphyr with it (`docs/fuzzing.md`).
+#[doc(hidden)]
+pub fn compare_readers(
+    name: &str,
+    text: &str,
+    limits: &Limits,
+) -> Result<bool, Box<(Loaded, Loaded)>> {
+    let Some(roots) = fast::parse(text, limits) else {
+        return Ok(false);
+    };
+    let fast = split_roots(name, Ok(roots));
+    let full = split_roots(name, full::parse(name, text, limits));
+    if fast == full {
+        Ok(true)
+    } else {
+        Err(Box::new((fast, full)))
+    }
 }
 
 /// The documents of a parsed stream, or its one parse error.

@@ -143,7 +143,6 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_INVALID));
         }
     };
-    let loaded = load::load_paths(&paths, &input.limits());
     let options = RenderOptions {
         engine: input.gitops.unwrap_or(profile.gitops.engine),
         profile,
@@ -152,9 +151,11 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
         nodepools,
         allow_unschedulable: input.allow_unschedulable,
     };
+    // Before any input is read: a usage error should not wait for a large load.
     if options.engine == Engine::Flux && out.is_none() {
         anyhow::bail!("--gitops flux writes a directory layout: add --out DIR");
     }
+    let loaded = load::load_paths(&paths, &input.limits());
     // Only an --out tree records its inputs.
     let input_digest = out
         .as_ref()
