@@ -123,11 +123,11 @@ pub fn parse_target(url: &str) -> Result<Target, String> {
         .trim_end_matches(']')
         .to_string();
     let port = uri.port_u16().unwrap_or(scheme.default_port());
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "/".to_string());
+    // Origin form: `Uri::path` is "/" when the URL has none, also before a query.
+    let path = match uri.query() {
+        Some(query) => format!("{}?{query}", uri.path()),
+        None => uri.path().to_string(),
+    };
     Ok(Target {
         scheme,
         host,
@@ -389,7 +389,8 @@ mod tests {
     }
 
     #[test]
-    fn the_host_header_keeps_the_port_unless_it_is_the_schemes_default() {
+    fn the_host_header_keeps_the_port_unless_it_is_the_schemes_default_and_the_path_is_origin_form()
+    {
         let host = |url: &str| parse_target(url).unwrap().host_header();
         assert_eq!(host("http://search.layer:9200/health"), "search.layer:9200");
         assert_eq!(host("http://search.layer/"), "search.layer");
@@ -401,6 +402,10 @@ mod tests {
         );
         assert_eq!(host("http://[::1]:8080/"), "[::1]:8080");
         assert_eq!(host("http://[fd00::2]/"), "[fd00::2]");
+        let path = |url: &str| parse_target(url).unwrap().path;
+        assert_eq!(path("http://search.layer"), "/");
+        assert_eq!(path("http://search.layer?deep=1"), "/?deep=1");
+        assert_eq!(path("http://search.layer/health?deep=1"), "/health?deep=1");
         let v6 = parse_target("http://[::1]:8080/").unwrap();
         assert_eq!((v6.host.as_str(), v6.port), ("::1", 8080));
         assert_eq!(v6.address(), "[::1]:8080");
