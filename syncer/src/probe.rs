@@ -3,9 +3,12 @@
 //!
 //! An `https://` endpoint is probed with a TCP connect to its host and port: enough to tell
 //! DNS, routing and firewalls apart from a live listener without carrying a TLS stack and
-//! trust store for third-party endpoints. An `http://` endpoint also gets a `HEAD` request, and
-//! any HTTP status line counts as reachable (the store may want auth; it still answered). Each
-//! probe is bounded by `--probe-timeout`; all stores are probed every `--probe-interval`.
+//! trust store for third-party endpoints. An `http://` endpoint also gets a `HEAD` request,
+//! sent by hyper's HTTP/1 client, and any HTTP response counts as reachable (the store may
+//! want auth; it still answered). The `Host` header is the URL's authority: an IPv6 literal
+//! keeps its brackets, and the port is kept unless it is the scheme's default (as curl sends
+//! it). Each probe is bounded by `--probe-timeout`; all stores are probed every
+//! `--probe-interval`.
 //! The Secret check reads only metadata, and a 403 (the chart did not grant Secret reads)
 //! means "unknown", reported once.
 
@@ -13,13 +16,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::StreamExt;
+use http_body_util::Empty;
+use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::reflector::Store;
 use kube::{Api, Client};
 use layer_render::api::HevKind;
 use layer_render::api::VectorStore;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
@@ -54,12 +59,48 @@ pub enum Scheme {
 pub struct Target {
     /// The scheme.
     pub scheme: Scheme,
-    /// Host name or address.
+    /// Host name or address (an IPv6 address without its brackets).
     pub host: String,
     /// Port (80/443 unless given).
     pub port: u16,
     /// Path and query for the `HEAD` request.
     pub path: String,
+}
+
+impl Scheme {
+    /// The port a URL of this scheme means when it names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+impl Target {
+    /// The host as it is written in a URL authority: an IPv6 address in brackets.
+    fn url_host(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        }
+    }
+
+    /// `host:port`, for messages.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.url_host(), self.port)
+    }
+
+    /// The `Host` header: the authority, without the port when it is the scheme's default
+    /// ([RFC 9110 section 7.2](https://www.rfc-editor.org/rfc/rfc9110#section-7.2)).
+    pub fn host_header(&self) -> String {
+        if self.port == self.scheme.default_port() {
+            self.url_host()
+        } else {
+            self.address()
+        }
+    }
 }
 
 /// Parses `endpoint.url` into a probe target.
@@ -81,15 +122,12 @@ pub fn parse_target(url: &str) -> Result<Target, String> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let port = uri.port_u16().unwrap_or(match scheme {
-        Scheme::Http => 80,
-        Scheme::Https => 443,
-    });
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "/".to_string());
+    let port = uri.port_u16().unwrap_or(scheme.default_port());
+    // Origin form: `Uri::path` is "/" when the URL has none, also before a query.
+    let path = match uri.query() {
+        Some(query) => format!("{}?{query}", uri.path()),
+        None => uri.path().to_string(),
+    };
     Ok(Target {
         scheme,
         host,
@@ -108,30 +146,48 @@ pub async fn probe(target: &Target, timeout: Duration) -> ProbeState {
 }
 
 async fn probe_inner(target: &Target) -> Result<(), String> {
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
+    let stream = TcpStream::connect((target.host.as_str(), target.port))
         .await
-        .map_err(|e| format!("connect to {}:{}: {}", target.host, target.port, e.kind()))?;
+        .map_err(|e| format!("connect to {}: {}", target.address(), e.kind()))?;
     if target.scheme == Scheme::Https {
         return Ok(());
     }
-    let request = format!(
-        "HEAD {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: layer-syncer\r\nConnection: close\r\n\r\n",
-        target.path, target.host
-    );
-    stream
-        .write_all(request.as_bytes())
+    let request = http::Request::head(target.path.as_str())
+        .header(http::header::HOST, target.host_header())
+        .header(http::header::USER_AGENT, "layer-syncer")
+        .header(http::header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("build HEAD {}: {e}", target.path))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| format!("send HEAD: {}", e.kind()))?;
-    let mut head = [0u8; 5];
-    stream
-        .read_exact(&mut head)
-        .await
-        .map_err(|e| format!("read answer: {}", e.kind()))?;
-    if &head == b"HTTP/" {
-        Ok(())
-    } else {
-        Err("the answer is not HTTP".to_string())
+        .map_err(|e| http_problem(&e))?;
+    // The connection is driven here rather than spawned, so the probe's timeout ends it too.
+    // It may finish in the same poll that hands over the answer, so the answer is still read.
+    let response = sender.send_request(request);
+    tokio::pin!(response, connection);
+    let answer = tokio::select! {
+        biased;
+        answer = &mut response => answer,
+        closed = &mut connection => {
+            closed.map_err(|e| http_problem(&e))?;
+            response.await
+        }
+    };
+    answer.map(drop).map_err(|e| http_problem(&e))
+}
+
+/// Why an HTTP exchange failed, in words.
+fn http_problem(e: &hyper::Error) -> String {
+    if e.is_parse() {
+        return "the answer is not HTTP".to_string();
     }
+    let mut why = format!("HEAD request: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        why.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    why
 }
 
 type StoreKey = (String, String);
@@ -300,6 +356,7 @@ pub async fn run_prober(
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
     fn https_urls_default_to_443() {
@@ -331,31 +388,166 @@ mod tests {
         assert!(parse_target("").is_err());
     }
 
+    #[test]
+    fn the_host_header_keeps_the_port_unless_it_is_the_schemes_default_and_the_path_is_origin_form()
+    {
+        let host = |url: &str| parse_target(url).unwrap().host_header();
+        assert_eq!(host("http://search.layer:9200/health"), "search.layer:9200");
+        assert_eq!(host("http://search.layer/"), "search.layer");
+        assert_eq!(host("http://search.layer:80/"), "search.layer");
+        assert_eq!(host("https://tpuf.example.com:443"), "tpuf.example.com");
+        assert_eq!(
+            host("https://tpuf.example.com:8443"),
+            "tpuf.example.com:8443"
+        );
+        assert_eq!(host("http://[::1]:8080/"), "[::1]:8080");
+        assert_eq!(host("http://[fd00::2]/"), "[fd00::2]");
+        let path = |url: &str| parse_target(url).unwrap().path;
+        assert_eq!(path("http://search.layer"), "/");
+        assert_eq!(path("http://search.layer?deep=1"), "/?deep=1");
+        assert_eq!(path("http://search.layer/health?deep=1"), "/health?deep=1");
+        let v6 = parse_target("http://[::1]:8080/").unwrap();
+        assert_eq!((v6.host.as_str(), v6.port), ("::1", 8080));
+        assert_eq!(v6.address(), "[::1]:8080");
+    }
+
+    /// Accepts one connection on `listener`, reads the request head, answers `reply` and
+    /// returns the head's request line and headers (names lowercased).
+    fn answer_once(
+        listener: tokio::net::TcpListener,
+        reply: &'static [u8],
+    ) -> tokio::task::JoinHandle<(String, Vec<(String, String)>)> {
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 256];
+            while !head.ends_with(b"\r\n\r\n") {
+                let n = sock.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request ended early: {head:?}");
+                head.extend_from_slice(&buf[..n]);
+            }
+            sock.write_all(reply).await.unwrap();
+            let head = String::from_utf8(head).unwrap();
+            let mut lines = head.trim_end().split("\r\n");
+            let request_line = lines.next().unwrap().to_string();
+            let headers = lines
+                .map(|l| {
+                    let (k, v) = l.split_once(':').unwrap();
+                    (k.to_ascii_lowercase(), v.trim().to_string())
+                })
+                .collect();
+            (request_line, headers)
+        })
+    }
+
+    fn host_headers(headers: &[(String, String)]) -> Vec<&str> {
+        headers
+            .iter()
+            .filter(|(k, _)| k == "host")
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     #[tokio::test]
     async fn an_http_listener_is_reachable_and_a_closed_port_is_not() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = [0u8; 256];
-            let n = sock.read(&mut buf).await.unwrap();
-            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HEAD / HTTP/1.1\r\n"));
-            sock.write_all(b"HTTP/1.1 401 Unauthorized\r\n\r\n")
-                .await
-                .unwrap();
-        });
+        let server = answer_once(listener, b"HTTP/1.1 401 Unauthorized\r\n\r\n");
         let target = parse_target(&format!("http://127.0.0.1:{port}")).unwrap();
         assert_eq!(
             probe(&target, Duration::from_secs(2)).await,
             ProbeState::Reachable
         );
-        server.await.unwrap();
+        let (request_line, headers) = server.await.unwrap();
+        assert_eq!(request_line, "HEAD / HTTP/1.1");
+        assert_eq!(host_headers(&headers), [format!("127.0.0.1:{port}")]);
         // The listener is gone: nothing answers on that port now.
-        let state = probe(&target, Duration::from_secs(2)).await;
-        assert!(
-            matches!(state, ProbeState::Unreachable(ref m) if m.contains("ConnectionRefused") || m.contains("connection refused")),
-            "{state:?}"
+        assert_eq!(
+            probe(&target, Duration::from_secs(2)).await,
+            ProbeState::Unreachable(format!("connect to 127.0.0.1:{port}: connection refused"))
         );
+    }
+
+    #[tokio::test]
+    async fn the_request_carries_the_path_and_query_of_the_url() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = answer_once(
+            listener,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: keep-alive\r\n\r\n",
+        );
+        let target = parse_target(&format!("http://localhost:{port}/health?deep=1")).unwrap();
+        assert_eq!(
+            probe(&target, Duration::from_secs(2)).await,
+            ProbeState::Reachable
+        );
+        let (request_line, headers) = server.await.unwrap();
+        assert_eq!(request_line, "HEAD /health?deep=1 HTTP/1.1");
+        assert_eq!(host_headers(&headers), [format!("localhost:{port}")]);
+    }
+
+    // IPv6 loopback works on the machines this suite runs on; a bind failure fails the test.
+    #[tokio::test]
+    async fn an_ipv6_literal_endpoint_is_reached_and_named_in_brackets() {
+        let listener = tokio::net::TcpListener::bind("[::1]:0")
+            .await
+            .expect("IPv6 loopback [::1] must be available to test IPv6 endpoints");
+        let port = listener.local_addr().unwrap().port();
+        let server = answer_once(listener, b"HTTP/1.1 404 Not Found\r\n\r\n");
+        let target = parse_target(&format!("http://[::1]:{port}/")).unwrap();
+        assert_eq!(
+            probe(&target, Duration::from_secs(2)).await,
+            ProbeState::Reachable
+        );
+        let (request_line, headers) = server.await.unwrap();
+        assert_eq!(request_line, "HEAD / HTTP/1.1");
+        assert_eq!(host_headers(&headers), [format!("[::1]:{port}")]);
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_is_not_http_is_unreachable() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = answer_once(listener, b"SSH-2.0-OpenSSH_9.6\r\n");
+        let target = parse_target(&format!("http://127.0.0.1:{port}")).unwrap();
+        assert_eq!(
+            probe(&target, Duration::from_secs(2)).await,
+            ProbeState::Unreachable("the answer is not HTTP".into())
+        );
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_without_an_answer_is_unreachable() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = answer_once(listener, b"");
+        let target = parse_target(&format!("http://127.0.0.1:{port}")).unwrap();
+        assert_eq!(
+            probe(&target, Duration::from_secs(2)).await,
+            ProbeState::Unreachable(
+                "HEAD request: connection closed before message completed".into()
+            )
+        );
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_https_endpoint_gets_a_connect_and_no_bytes() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut received = Vec::new();
+            sock.read_to_end(&mut received).await.unwrap();
+            received
+        });
+        let target = parse_target(&format!("https://127.0.0.1:{port}")).unwrap();
+        assert_eq!(
+            probe(&target, Duration::from_secs(2)).await,
+            ProbeState::Reachable
+        );
+        assert_eq!(server.await.unwrap(), Vec::<u8>::new());
     }
 
     #[tokio::test]

@@ -2,8 +2,10 @@
 //!
 //! Every function here is pure and returns the whole list of diagnostics it found.
 
+pub mod failed;
 pub mod names;
 pub mod objects;
+pub mod salvage;
 pub mod schema;
 pub mod stores;
 pub mod workloads;
@@ -20,3 +22,7 @@ pub fn check_all(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
     out.extend(workloads::check_workloads(inputs, profile));
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests;

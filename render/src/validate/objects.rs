@@ -1,11 +1,14 @@
 //! Decoding: documents become typed hev layer objects, or pass through untouched.
 //!
 //! Each hev layer document is checked as the API server would check it (type meta, metadata,
-//! the CRD's structural schema) and only then read into its Rust type, which applies the
-//! schema defaults and drops unknown fields. Other kinds pass through as they are. Two
-//! objects with the same identity are an error wherever they come from.
+//! the CRD's structural schema) and then read into its Rust type, which applies the schema
+//! defaults and drops unknown fields. A document that fails those checks is still read, with
+//! its failed fields left out ([`salvage`]) and recorded ([`FailedFields`]), so the checks of
+//! its other fields and of the objects around it still run. Other kinds pass through as they
+//! are. Two objects with the same identity are an error wherever they come from.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -14,8 +17,9 @@ use crate::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore, cr
 use crate::diagnostic::{Code, Diagnostic};
 use crate::key::ObjectKey;
 use crate::load::{Document, NodeValue};
+use crate::validate::failed::FailedFields;
 use crate::validate::names;
-use crate::validate::schema;
+use crate::validate::{salvage, schema};
 
 /// A decoded object and the document it came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,9 +30,17 @@ pub struct Sourced<T> {
     pub key: ObjectKey,
     /// The document it was read from.
     pub doc: Document,
+    /// The fields that failed the checks of decoding; what reads them is not checked.
+    pub failed: FailedFields,
 }
 
 impl<T> Sourced<T> {
+    /// True when no failed field touches `field` (see [`FailedFields::touches`]), so a check
+    /// that reads it reads what the user wrote.
+    pub fn is_sound(&self, field: &str) -> bool {
+        !self.failed.touches(field)
+    }
+
     /// A diagnostic about this object, placed at `path` (dot-separated, `[i]` for items).
     pub fn diagnostic(&self, code: Code, field: &str, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(code, message)
@@ -92,18 +104,9 @@ pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec
     for doc in documents {
         steps.push(identify(doc, default_namespace, &mut seen));
     }
-    let schemas: HashMap<HevKind, Value> = HevKind::ALL
-        .into_iter()
-        .filter(|k| {
-            steps
-                .iter()
-                .any(|s| matches!(s, Step::Identified(_, _, Some(h)) if h == k))
-        })
-        .map(|k| (k, crd_schema(k)))
-        .collect();
     let read = crate::par::map_vec(steps, |step| match step {
         Step::Rejected(diagnostics) => (None, diagnostics),
-        Step::Identified(doc, key, hev) => read(doc, key, hev, &schemas),
+        Step::Identified(doc, key, hev) => read(doc, key, hev),
     });
     let mut inputs = Inputs::default();
     let mut out = Vec::new();
@@ -245,34 +248,44 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
 
 /// Reads an identified document: a hev layer object is checked against its schema and read
 /// into its type; anything else passes through.
-fn read(
-    doc: Document,
-    key: ObjectKey,
-    hev: Option<HevKind>,
-    schemas: &HashMap<HevKind, Value>,
-) -> (Option<Read>, Vec<Diagnostic>) {
+fn read(doc: Document, key: ObjectKey, hev: Option<HevKind>) -> (Option<Read>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let Some(hev) = hev else {
         let object = doc.root.to_json();
-        let read = Read::PassThrough(Box::new(Sourced { object, key, doc }));
+        let failed = FailedFields::default();
+        let read = Read::PassThrough(Box::new(Sourced {
+            object,
+            key,
+            doc,
+            failed,
+        }));
         return (Some(read), out);
     };
     check_hev_meta(&doc, hev, &key, &mut out);
-    if let Some(schema) = schemas.get(&hev) {
-        out.extend(schema::check(&doc, schema, &key.display_ref()));
+    let schema = schema_of(hev);
+    out.extend(schema::check(&doc, schema, &key.display_ref()));
+    // Like the API server, which runs CEL rules alongside its schema errors, the checks of
+    // the other fields still run: the object is read without its failed fields.
+    let failed = FailedFields::of(&out);
+    let mut json = typed_json(&doc, &key);
+    if !failed.is_empty() {
+        salvage::salvage(&mut json, schema, &failed);
     }
-    if out.iter().any(Diagnostic::is_error) {
-        return (None, out);
-    }
-    let json = typed_json(&doc, &key);
     let read = match hev {
-        HevKind::VectorStore => typed(json, key, doc, &mut out).map(Read::VectorStore),
-        HevKind::Index => typed(json, key, doc, &mut out).map(Read::Index),
-        HevKind::InfraRules => typed(json, key, doc, &mut out).map(Read::InfraRules),
-        HevKind::Pipeline => typed(json, key, doc, &mut out).map(Read::Pipeline),
-        HevKind::Function => typed(json, key, doc, &mut out).map(Read::Function),
+        HevKind::VectorStore => typed(json, key, doc, failed, &mut out).map(Read::VectorStore),
+        HevKind::Index => typed(json, key, doc, failed, &mut out).map(Read::Index),
+        HevKind::InfraRules => typed(json, key, doc, failed, &mut out).map(Read::InfraRules),
+        HevKind::Pipeline => typed(json, key, doc, failed, &mut out).map(Read::Pipeline),
+        HevKind::Function => typed(json, key, doc, failed, &mut out).map(Read::Function),
     };
     (read, out)
+}
+
+/// The CRD schema of `kind`, built once: building one takes milliseconds.
+fn schema_of(kind: HevKind) -> &'static Value {
+    static SCHEMAS: [OnceLock<Value>; HevKind::ALL.len()] =
+        [const { OnceLock::new() }; HevKind::ALL.len()];
+    SCHEMAS[kind as usize].get_or_init(|| crd_schema(kind))
 }
 
 /// `apiVersion` and `kind`, or a diagnostic.
@@ -407,10 +420,19 @@ fn typed<T: DeserializeOwned>(
     json: Value,
     key: ObjectKey,
     doc: Document,
+    failed: FailedFields,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Box<Sourced<T>>> {
     match serde_json::from_value::<T>(json) {
-        Ok(object) => Some(Box::new(Sourced { object, key, doc })),
+        Ok(object) => Some(Box::new(Sourced {
+            object,
+            key,
+            doc,
+            failed,
+        })),
+        // Salvage makes every object readable (a test holds it to that); were one not, its
+        // errors are already reported.
+        Err(_) if !failed.is_empty() => None,
         Err(err) => {
             // The schema check passed, so this is a rule the schema cannot express.
             out.push(

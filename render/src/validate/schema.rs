@@ -74,13 +74,21 @@ pub fn check(doc: &Document, schema: &Value, object: &str) -> Vec<Diagnostic> {
     walk.out
 }
 
-fn required(schema: &Value) -> impl Iterator<Item = &str> {
+/// The names `schema` lists as required.
+pub(crate) fn required(schema: &Value) -> impl Iterator<Item = &str> {
     schema
         .get("required")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
+}
+
+/// The schema of the property `key` of an object `schema`: a named property, else the schema
+/// of every map value (`additionalProperties`).
+pub(crate) fn property<'a>(schema: &'a Value, key: &str) -> Option<&'a Value> {
+    let named = schema.get("properties").and_then(|p| p.get(key));
+    named.or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
 }
 
 fn flag(schema: &Value, name: &str) -> bool {
@@ -195,8 +203,7 @@ impl Walk<'_> {
         let additional = schema.get("additionalProperties").filter(|a| a.is_object());
         let preserve = flag(schema, "x-kubernetes-preserve-unknown-fields");
         for (key, value) in entries {
-            let sub = props.and_then(|p| p.get(&key.name)).or(additional);
-            match sub {
+            match property(schema, &key.name) {
                 Some(sub) => self.node(value, sub, &path.key(&key.name)),
                 None if preserve || (props.is_none() && additional.is_none()) => {}
                 None => self.unknown(path, &key.name, props),
@@ -304,10 +311,8 @@ pub fn prune(value: &mut Value, schema: &Value) {
     }
     match value {
         Value::Object(map) => {
-            let props = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
             let preserve = flag(schema, "x-kubernetes-preserve-unknown-fields");
-            map.retain(|k, v| match props.and_then(|p| p.get(k)).or(additional) {
+            map.retain(|k, v| match property(schema, k) {
                 Some(sub) => {
                     prune(v, sub);
                     true

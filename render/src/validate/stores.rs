@@ -108,7 +108,11 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
     let mut defaults: BTreeMap<&str, Vec<&Sourced<VectorStore>>> = BTreeMap::new();
     for store in &inputs.vector_stores {
         let spec = &store.object.spec;
-        if !spec.kind.is_implemented() {
+        // A check asks whether a field it reads failed decoding (see FailedFields) where the
+        // failed field would read as a stand-in or a default: a failed optional one is absent.
+        let kind_sound = store.is_sound("spec.kind");
+        let mode_sound = store.is_sound("spec.inboundAuth.mode");
+        if !spec.kind.is_implemented() && kind_sound {
             out.push(store.diagnostic(
                 Code::StoreKindNotImplemented,
                 "spec.kind",
@@ -118,7 +122,7 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
                 ),
             ));
         }
-        if spec.endpoint.url.trim().is_empty() {
+        if spec.endpoint.url.trim().is_empty() && store.is_sound("spec.endpoint.url") {
             out.push(store.diagnostic(
                 Code::BlankEndpoint,
                 "spec.endpoint.url",
@@ -127,7 +131,11 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
         }
         if let Some(auth) = &spec.inbound_auth {
             let keys = auth.keys.as_deref().unwrap_or_default();
-            if auth.mode == InboundAuthMode::Keys && keys.is_empty() {
+            if auth.mode == InboundAuthMode::Keys
+                && keys.is_empty()
+                && mode_sound
+                && store.is_sound("spec.inboundAuth.keys")
+            {
                 out.push(store.diagnostic(
                     Code::NoInboundKeys,
                     "spec.inboundAuth.keys",
@@ -140,7 +148,11 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
             .as_ref()
             .map(|a| a.mode)
             .unwrap_or_default();
-        if spec.kind == StoreKind::Search && mode == InboundAuthMode::DeriveFromStore {
+        if spec.kind == StoreKind::Search
+            && mode == InboundAuthMode::DeriveFromStore
+            && kind_sound
+            && mode_sound
+        {
             let field = if spec.inbound_auth.is_some() {
                 "spec.inboundAuth.mode"
             } else {
@@ -152,7 +164,7 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
                 "a search store cannot derive inbound auth from the store; set inboundAuth.mode to keys or open",
             ));
         }
-        if spec.default {
+        if spec.default && store.is_sound("spec.default") {
             defaults
                 .entry(store.key.namespace.as_deref().unwrap_or_default())
                 .or_default()
@@ -197,13 +209,21 @@ pub fn check_indexes(inputs: &Inputs) -> Vec<Diagnostic> {
         } else {
             "spec.backend"
         };
+        // Without storeRef the store is the default one, so every store's `default` counts.
+        let resolution_sound = index.is_sound("spec.backend.storeRef")
+            && (store_ref.is_some()
+                || (inputs.vector_stores.iter())
+                    .filter(|s| s.key.namespace.as_deref() == Some(namespace))
+                    .all(|s| s.is_sound("spec.default")));
         if stores.is_empty() {
             out.push(index.diagnostic(
                 Code::StoreNotInInput,
                 field,
                 format!("no VectorStore in the input for namespace {namespace}, so the store cannot be checked (the chart's turbopuffer-default is assumed)"),
             ));
-        } else if let Err(problem) = resolve_store(namespace, store_ref, &stores) {
+        } else if let Err(problem) = resolve_store(namespace, store_ref, &stores)
+            && resolution_sound
+        {
             let code = match problem {
                 StoreProblem::NotFound { .. } => Code::UnknownStore,
                 _ => Code::NoDefaultStore,
@@ -229,19 +249,24 @@ pub fn check_indexes(inputs: &Inputs) -> Vec<Diagnostic> {
         }
         if let Some(snapshot) = &index.object.spec.snapshot {
             for (i, field) in snapshot.facet_fields.iter().enumerate() {
-                if field.trim().is_empty() {
+                let path = format!("spec.snapshot.facetFields[{i}]");
+                if field.trim().is_empty() && index.is_sound(&path) {
                     out.push(index.diagnostic(
                         Code::EmptyFacetField,
-                        &format!("spec.snapshot.facetFields[{i}]"),
+                        &path,
                         "spec.snapshot.facetFields must not contain empty strings",
                     ));
                 }
             }
         }
-        claims
-            .entry((namespace, backend_namespace(&index.object)))
-            .or_default()
-            .push(index);
+        let backend_sound = index.is_sound("spec.backend.namespace")
+            && (index.object.spec.backend.namespace.is_some() || index.is_sound("metadata.name"));
+        if backend_sound {
+            claims
+                .entry((namespace, backend_namespace(&index.object)))
+                .or_default()
+                .push(index);
+        }
     }
     for ((_, backend), indexes) in claims {
         if indexes.len() < 2 {

@@ -17,7 +17,7 @@ use crate::workload::{MAX_WORKLOAD_NAME, Workload};
 pub fn check_infra_rules(inputs: &Inputs) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rules in &inputs.infra_rules {
-        if rules.key.name != "default" {
+        if rules.key.name != "default" && rules.is_sound("metadata.name") {
             out.push(rules.diagnostic(
                 Code::InfraRulesName,
                 "metadata.name",
@@ -26,14 +26,17 @@ pub fn check_infra_rules(inputs: &Inputs) -> Vec<Diagnostic> {
         }
         let mut seen = BTreeSet::new();
         for (i, pool) in rules.object.spec.compute_pools.iter().enumerate() {
-            if !seen.insert(pool.name.as_str()) {
+            let name_sound = rules.is_sound(&format!("spec.computePools[{i}].name"));
+            if name_sound && !seen.insert(pool.name.as_str()) {
                 out.push(rules.diagnostic(
                     Code::DuplicatePool,
                     &format!("spec.computePools[{i}].name"),
                     format!("pool {:?} is defined twice", pool.name),
                 ));
             }
-            if pool.max_replicas_per_workload < 1 {
+            if pool.max_replicas_per_workload < 1
+                && rules.is_sound(&format!("spec.computePools[{i}].maxReplicasPerWorkload"))
+            {
                 out.push(rules.diagnostic(
                     Code::InvalidPool,
                     &format!("spec.computePools[{i}].maxReplicasPerWorkload"),
@@ -47,16 +50,48 @@ pub fn check_infra_rules(inputs: &Inputs) -> Vec<Diagnostic> {
 
 /// The InfraRules object whose pools apply: the one named `default`.
 pub fn default_infra_rules(inputs: &Inputs) -> Option<&InfraRules> {
-    inputs
-        .infra_rules
-        .iter()
-        .find(|r| r.key.name == "default")
-        .map(|r| &r.object)
+    sourced_infra_rules(inputs).map(|r| &r.object)
+}
+
+fn sourced_infra_rules(inputs: &Inputs) -> Option<&Sourced<InfraRules>> {
+    inputs.infra_rules.iter().find(|r| r.key.name == "default")
+}
+
+/// The pools in effect, and the InfraRules they come from when the input has it.
+struct Pools<'a> {
+    pools: Vec<ComputePool>,
+    rules: Option<&'a Sourced<InfraRules>>,
+}
+
+impl Pools<'_> {
+    /// True when every pool name is as written, so a name not found is truly unknown.
+    fn is_every_name_sound(&self) -> bool {
+        self.rules
+            .is_none_or(|r| r.is_sound("spec.computePools[*].name"))
+    }
+
+    /// True when the name of the pool at `index` is as written.
+    fn is_name_sound(&self, index: usize) -> bool {
+        (self.rules).is_none_or(|r| r.is_sound(&format!("spec.computePools[{index}].name")))
+    }
+
+    /// True when the ceiling of the pool at `index` is as written.
+    fn is_ceiling_sound(&self, index: usize) -> bool {
+        self.rules.is_none_or(|r| {
+            r.is_sound(&format!(
+                "spec.computePools[{index}].maxReplicasPerWorkload"
+            ))
+        })
+    }
 }
 
 /// Checks every Pipeline and Function against the pools in effect and the profile.
 pub fn check_workloads(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
-    let pools = pools::effective_pools(default_infra_rules(inputs));
+    let rules = sourced_infra_rules(inputs);
+    let pools = Pools {
+        pools: pools::effective_pools(rules.map(|r| &r.object)),
+        rules,
+    };
     let mut out = Vec::new();
     for p in &inputs.pipelines {
         check_workload(
@@ -82,11 +117,15 @@ pub fn check_workloads(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
 fn check_workload<T>(
     src: &Sourced<T>,
     w: &Workload<'_>,
-    pools: &[ComputePool],
+    pools: &Pools<'_>,
     profile: &Profile,
     out: &mut Vec<Diagnostic>,
 ) {
-    if w.name.len() > MAX_WORKLOAD_NAME {
+    // A check asks whether a field it reads failed decoding (see FailedFields) where the
+    // failed field would read as a stand-in or a default: a failed optional one is just absent.
+    if !src.is_sound("metadata.name") {
+        // An invalid name is reported once, by decoding.
+    } else if w.name.len() > MAX_WORKLOAD_NAME {
         out.push(src.diagnostic(
             Code::NameTooLong,
             "metadata.name",
@@ -116,7 +155,8 @@ fn check_workload<T>(
         ));
     }
     let replicas = &w.scaling.replicas;
-    if replicas.min > replicas.max {
+    let max_sound = src.is_sound("spec.scaling.replicas.max");
+    if replicas.min > replicas.max && src.is_sound("spec.scaling.replicas") {
         out.push(src.diagnostic(
             Code::ReplicaRange,
             "spec.scaling.replicas.min",
@@ -127,32 +167,46 @@ fn check_workload<T>(
         ));
     }
     let pool_name = pools::requested_pool(w.scaling, w.worker);
-    match pools::find(pools, pool_name) {
+    let pool_field = pools::pool_field(w.scaling);
+    // A failed `scaling.pool` falls back to the compute class: that is not what was asked.
+    let request_sound = src.is_sound("spec.scaling.pool") && src.is_sound(pool_field);
+    // As pools::find, with the index, to ask whether the pool's name and ceiling failed.
+    let found = (pools.pools.iter().enumerate())
+        .find(|(i, p)| p.name == pool_name && pools.is_name_sound(*i));
+    match found {
+        _ if !request_sound => {}
+        None if !pools.is_every_name_sound() => {}
         None => {
-            let known: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+            let known: Vec<&str> = pools.pools.iter().map(|p| p.name.as_str()).collect();
             let hint = closest(pool_name, known.iter().copied())
                 .map(|c| format!(" (did you mean {c:?}?)"))
                 .unwrap_or_default();
             out.push(src.diagnostic(
                 Code::UnknownPool,
-                pools::pool_field(w.scaling),
+                pool_field,
                 format!(
                     "unknown pool {pool_name:?}; known pools: {}{hint}",
                     known.join(", ")
                 ),
             ));
         }
-        Some(pool) if replicas.max > pool.max_replicas_per_workload => out.push(src.diagnostic(
-            Code::PoolCeiling,
-            "spec.scaling.replicas.max",
-            format!(
-                "replicas.max ({}) is above pool {:?}'s maxReplicasPerWorkload ({})",
-                replicas.max, pool.name, pool.max_replicas_per_workload
-            ),
-        )),
-        Some(_) => {}
+        Some((i, pool)) => {
+            if replicas.max > pool.max_replicas_per_workload
+                && max_sound
+                && pools.is_ceiling_sound(i)
+            {
+                out.push(src.diagnostic(
+                    Code::PoolCeiling,
+                    "spec.scaling.replicas.max",
+                    format!(
+                        "replicas.max ({}) is above pool {:?}'s maxReplicasPerWorkload ({})",
+                        replicas.max, pool.name, pool.max_replicas_per_workload
+                    ),
+                ));
+            }
+        }
     }
-    if replicas.max > profile.max_replicas_ceiling {
+    if replicas.max > profile.max_replicas_ceiling && max_sound {
         out.push(src.diagnostic(
             Code::ProfileCeiling,
             "spec.scaling.replicas.max",
