@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::api::{ComputePool, InfraRules, Scaling, Worker};
 use crate::karpenter::labels::{COMPUTE, GPU_TAINT, NODE_ROLE};
 use crate::schedule::Placement;
+use crate::workload::Workload;
 
 /// The built-in pools, as upstream's InfraRules example and Helm values define them.
 pub fn builtin_pools() -> Vec<ComputePool> {
@@ -156,14 +157,74 @@ pub fn pool_field(scaling: &Scaling) -> &'static str {
     }
 }
 
-/// Finds a pool by name.
-pub fn find<'a>(pools: &'a [ComputePool], name: &str) -> Option<&'a ComputePool> {
-    pools.iter().find(|p| p.name == name)
+/// A workload's pool request, resolved: the one rule validate, expand and the syncer share
+/// for which pool a workload runs on and the two ceilings on its `replicas.max`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolved<'a> {
+    /// The pool name asked for ([`requested_pool`]).
+    pub requested: &'a str,
+    /// The field that asked for it ([`pool_field`]).
+    pub field: &'static str,
+    /// The pool and its index, when one has that name.
+    pub pool: Option<(usize, &'a ComputePool)>,
+    /// The pool's `maxReplicasPerWorkload`, when `replicas.max` is above it.
+    pub above_pool: Option<i32>,
+    /// The install's ceiling, when `replicas.max` is above it.
+    pub above_install: Option<i32>,
+}
+
+/// Resolves a workload's pool among `pools`, and checks `replicas.max` against the pool's
+/// ceiling and the install's (`maxReplicasCeiling`).
+pub fn resolve<'a>(
+    w: &Workload<'a>,
+    pools: &'a [ComputePool],
+    install_ceiling: i32,
+) -> Resolved<'a> {
+    let requested = requested_pool(w.scaling, w.worker);
+    let max = w.scaling.replicas.max;
+    let pool = pools.iter().enumerate().find(|(_, p)| p.name == requested);
+    Resolved {
+        requested,
+        field: pool_field(w.scaling),
+        pool,
+        above_pool: pool
+            .map(|(_, p)| p.max_replicas_per_workload)
+            .filter(|ceiling| max > *ceiling),
+        above_install: (max > install_ceiling).then_some(install_ceiling),
+    }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    fn pipeline(scaling: &str) -> crate::api::Pipeline {
+        serde_saphyr::from_str(&format!(
+            "apiVersion: hevlayer.com/v1alpha1\nkind: Pipeline\nmetadata: {{name: p, namespace: shop}}\nspec:\n  target: {{namespace: t}}\n  worker: {{image: i}}\n  scaling: {scaling}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_workload_resolves_its_pool_and_both_ceilings_in_one_place() {
+        let pools = builtin_pools();
+        let p = pipeline("{pool: gpu, replicas: {max: 5}}");
+        let r = resolve(&Workload::of_pipeline(&p), &pools, 100);
+        assert_eq!((r.requested, r.field), ("gpu", "spec.scaling.pool"));
+        assert_eq!(r.pool.map(|(i, p)| (i, p.name.as_str())), Some((2, "gpu")));
+        assert_eq!((r.above_pool, r.above_install), (Some(4), None));
+
+        let p = pipeline("{replicas: {max: 5}}");
+        let r = resolve(&Workload::of_pipeline(&p), &pools, 4);
+        assert_eq!((r.requested, r.field), ("cpu", "spec.worker.computeClass"));
+        assert_eq!((r.above_pool, r.above_install), (None, Some(4)));
+
+        let p = pipeline("{pool: gpux, replicas: {max: 500}}");
+        let r = resolve(&Workload::of_pipeline(&p), &pools, 100);
+        assert_eq!(r.pool, None);
+        assert_eq!((r.above_pool, r.above_install), (None, Some(100)));
+    }
 
     #[test]
     fn builtin_pools_match_upstream() {

@@ -226,12 +226,13 @@ fn expand_workload<T>(
     objects: &mut Vec<Object>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<WorkerPod> {
-    let pool_name = pools::requested_pool(w.scaling, w.worker);
-    let Some(pool) = pools::find(pools, pool_name) else {
+    // Validation has reported an unknown pool and the ceilings already; the lookup is theirs.
+    let resolved = pools::resolve(w, pools, profile.max_replicas_ceiling);
+    let Some((_, pool)) = resolved.pool else {
         out.push(src.diagnostic(
             Code::UnknownPool,
-            pools::pool_field(w.scaling),
-            format!("unknown pool {pool_name:?}"),
+            resolved.field,
+            format!("unknown pool {:?}", resolved.requested),
         ));
         return None;
     };
@@ -254,7 +255,7 @@ fn expand_workload<T>(
     let pod = match deployment::pod_spec(w, pool, profile, warehouse.as_ref()) {
         Ok(pod) => pod,
         Err(deployment::BuildError::Pool(message)) => {
-            out.push(src.diagnostic(Code::InvalidPool, pools::pool_field(w.scaling), message));
+            out.push(src.diagnostic(Code::InvalidPool, resolved.field, message));
             return None;
         }
         Err(deployment::BuildError::PodSpec(message)) => {
@@ -275,7 +276,7 @@ fn expand_workload<T>(
             ));
         }
     }
-    let field = pools::pool_field(w.scaling);
+    let field = resolved.field;
     let worker = WorkerPod {
         deployment: format!("{}/{}", w.namespace, w.child_name()),
         pool: pool.name.clone(),

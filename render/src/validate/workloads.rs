@@ -166,15 +166,14 @@ fn check_workload<T>(
             ),
         ));
     }
-    let pool_name = pools::requested_pool(w.scaling, w.worker);
-    let pool_field = pools::pool_field(w.scaling);
+    let resolved = pools::resolve(w, &pools.pools, profile.max_replicas_ceiling);
+    let (pool_name, pool_field) = (resolved.requested, resolved.field);
     // A failed `scaling.pool` falls back to the compute class: that is not what was asked.
     let request_sound = src.is_sound("spec.scaling.pool") && src.is_sound(pool_field);
-    // As pools::find, with the index, to ask whether the pool's name and ceiling failed.
-    let found = (pools.pools.iter().enumerate())
-        .find(|(i, p)| p.name == pool_name && pools.is_name_sound(*i));
-    match found {
+    match resolved.pool {
         _ if !request_sound => {}
+        // A pool whose name failed may or may not be the one asked for.
+        Some((i, _)) if !pools.is_name_sound(i) => {}
         None if !pools.is_every_name_sound() => {}
         None => {
             let known: Vec<&str> = pools.pools.iter().map(|p| p.name.as_str()).collect();
@@ -191,10 +190,7 @@ fn check_workload<T>(
             ));
         }
         Some((i, pool)) => {
-            if replicas.max > pool.max_replicas_per_workload
-                && max_sound
-                && pools.is_ceiling_sound(i)
-            {
+            if resolved.above_pool.is_some() && max_sound && pools.is_ceiling_sound(i) {
                 out.push(src.diagnostic(
                     Code::PoolCeiling,
                     "spec.scaling.replicas.max",
@@ -206,7 +202,7 @@ fn check_workload<T>(
             }
         }
     }
-    if replicas.max > profile.max_replicas_ceiling && max_sound {
+    if resolved.above_install.is_some() && max_sound {
         out.push(src.diagnostic(
             Code::ProfileCeiling,
             "spec.scaling.replicas.max",

@@ -77,11 +77,11 @@ pub fn managed_objects(w: &Workload<'_>) -> Vec<ManagedObject> {
 pub fn check_pool(w: &Workload<'_>, env: &WorkloadEnv<'_>) -> Option<Verdict> {
     let kind = w.kind.kind_str();
     let name = w.name;
-    let pool_name = pools::requested_pool(w.scaling, w.worker);
-    let field = pools::pool_field(w.scaling);
+    let resolved = pools::resolve(w, env.pools, env.max_replicas_ceiling);
+    let (pool_name, field) = (resolved.requested, resolved.field);
     let max = w.scaling.replicas.max;
-    match pools::find(env.pools, pool_name) {
-        None => {
+    match (resolved.pool, resolved.above_pool) {
+        (None, _) => {
             let known: Vec<&str> = env.pools.iter().map(|p| p.name.as_str()).collect();
             return Some(Verdict::new(
                 Reason::UnknownPool,
@@ -91,23 +91,21 @@ pub fn check_pool(w: &Workload<'_>, env: &WorkloadEnv<'_>) -> Option<Verdict> {
                 ),
             ));
         }
-        Some(pool) if max > pool.max_replicas_per_workload => {
+        (Some(_), Some(ceiling)) => {
             return Some(Verdict::new(
                 Reason::CeilingExceeded,
                 format!(
-                    "{kind}/{name}: spec.scaling.replicas.max ({max}) is above pool {pool_name:?}'s maxReplicasPerWorkload ({}). Lower replicas.max or raise the pool's limit in InfraRules/default, then re-render.",
-                    pool.max_replicas_per_workload
+                    "{kind}/{name}: spec.scaling.replicas.max ({max}) is above pool {pool_name:?}'s maxReplicasPerWorkload ({ceiling}). Lower replicas.max or raise the pool's limit in InfraRules/default, then re-render.",
                 ),
             ));
         }
-        Some(_) => {}
+        (Some(_), None) => {}
     }
-    if max > env.max_replicas_ceiling {
+    if let Some(ceiling) = resolved.above_install {
         return Some(Verdict::new(
             Reason::CeilingExceeded,
             format!(
-                "{kind}/{name}: spec.scaling.replicas.max ({max}) is above the install's ceiling ({}, --max-replicas-ceiling). Lower replicas.max, then re-render.",
-                env.max_replicas_ceiling
+                "{kind}/{name}: spec.scaling.replicas.max ({max}) is above the install's ceiling ({ceiling}, --max-replicas-ceiling). Lower replicas.max, then re-render.",
             ),
         ));
     }
