@@ -7,6 +7,7 @@ mod argocd;
 mod bench_peer;
 mod chart;
 mod ci_recipes;
+mod cron_windows;
 mod diff;
 mod docs;
 mod gitops;
