@@ -266,6 +266,14 @@ const RENDERED: &[(&str, i32, &[Pair])] = &[
             ("50 23 28,29 2 *", "21 0 29 2 *"),
         ],
     ),
+    (
+        "50 23 28,29 * 1",
+        1800,
+        &[
+            ("50 23 28,29 * 1", "21 0 29,30 * 2"),
+            ("50 23 28,29 * 1", "21 0 1 3 *"),
+        ],
+    ),
     ("0 12 29 2 *", 1800, &[("0 12 29 2 *", "31 12 29 2 *")]),
     (
         "55 * * 1 *",
@@ -309,6 +317,16 @@ const REFUSED: &[(&str, i32, &str)] = &[
          Tuesday 2030-01-01 (the same weekday in January), when no window ends; schedules that \
          work: \"50 23 * * 1\", \"28 23 * 1 1\" (the window ends within the hour) or \
          \"50 22 * 1 1\"",
+    ),
+    (
+        "50 23 15 1 1",
+        1800,
+        "cron \"50 23 15 1 1\" with a 31-minute window has no exact KEDA encoding: the window \
+         from 23:50 on Monday 2025-01-06 ends at 00:21 on Tuesday 2025-01-07, and a UTC cron \
+         that fires then also fires on Wednesday 2026-01-07 (the same day of January) or on \
+         Tuesday 2030-01-01 (the same weekday in January), when no window ends; schedules that \
+         work: \"50 23 15 * 1\", \"28 23 15 1 1\" (the window ends within the hour) or \
+         \"50 22 15 1 1\"",
     ),
     (
         "50 23 L * *",

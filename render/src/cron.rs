@@ -194,9 +194,24 @@ pub fn parse(expr: &str) -> Result<Cron, String> {
         })?;
     }
     let parser = CronParser::new();
-    let cron = parser
-        .parse(&fields.join(" "))
-        .map_err(|e| format!("cron {expr:?} is invalid: {}", reason(&e)))?;
+    let cron = parser.parse(&fields.join(" ")).map_err(|e| {
+        // Name the field: parse each one alone, the others `*`.
+        FIELDS
+            .iter()
+            .zip(rest)
+            .find_map(|(field, text)| {
+                let probe = field.probe.replace("{}", text);
+                parser.parse(&probe).err().map(|e| {
+                    format!(
+                        "the {} field {text:?} of cron {expr:?} is invalid: {} (it takes {})",
+                        field.name,
+                        reason(&e),
+                        field.takes
+                    )
+                })
+            })
+            .unwrap_or_else(|| format!("cron {expr:?} is invalid: {}", reason(&e)))
+    })?;
     let p = &cron.pattern;
     let mask = |values: Vec<u16>| values.iter().fold(0u64, |m, v| m | 1 << v);
     let days = Days::new(
@@ -223,8 +238,8 @@ fn five_fields(expr: &str, found: usize) -> String {
 }
 
 /// The field's syntax, limited to what both croner and KEDA's robfig/cron read alike; croner
-/// then checks the values. The problem is worded to follow "the <name> field <text> of cron
-/// <expr>".
+/// then checks the values (croner would also read a name in any field). The problem is worded
+/// to follow "the <name> field <text> of cron <expr>".
 fn check_field(field: &Field, text: &str) -> Result<(), String> {
     let upper = text.to_ascii_uppercase();
     let unreadable = match field.name {
@@ -287,11 +302,7 @@ fn check_field(field: &Field, text: &str) -> Result<(), String> {
             return Err("is ambiguous: write \"*\" alone, or list the values".to_string());
         }
     }
-    let probe = field.probe.replace("{}", text);
-    CronParser::new()
-        .parse(&probe)
-        .map(|_| ())
-        .map_err(|e| format!("is invalid: {} (it takes {})", reason(&e), field.takes))
+    Ok(())
 }
 
 /// croner's error in plain words.
@@ -336,51 +347,57 @@ impl Cron {
     }
 
     /// The KEDA cron triggers that are together active exactly on `[s, s + window)` for every
-    /// firing `s`, for a window of 5 to 55 minutes; or why none can be.
+    /// firing `s`, for a window of 5 to 55 minutes ([`window_minutes`]); or why none can be.
     pub fn triggers(&self, window: u32) -> Result<Vec<Trigger>, String> {
-        self.encode(window).map_err(|unselectable| {
-            let (m, end) = (self.minute, (self.minute + window) % 60);
-            let start = unselectable.start;
-            let day = unselectable.end;
-            let mut nearby = Vec::new();
-            let fixes = self.day_fixes();
-            let earlier = 59 - window;
-            let before_23 = (self.hours & !HOUR_23) | (1 << 22);
-            for candidate in fixes.iter().map(|days| (m, self.hours, *days, "")).chain([
+        self.encode(window).map_err(|why| {
+            let (start, end) = (self.minute, (self.minute + window) % 60);
+            let month = MONTHS[why.end.month as usize - 1];
+            format!(
+                "cron {:?} with a {window}-minute window has no exact KEDA encoding: the window \
+                 from 23:{start:02} on {} ends at 00:{end:02} on {}, and a UTC cron that fires \
+                 then also fires on {} (the same day of {month}) or on {} (the same weekday in \
+                 {month}), when no window ends; schedules that work: {}",
+                self.expr,
+                why.start,
+                why.end,
+                why.same_day,
+                why.same_weekday,
+                join_or(&self.nearby(window)),
+            )
+        })
+    }
+
+    /// Schedules close to this one that have an exact encoding: other day fields, a start
+    /// early enough for the window to end within the hour, and 22:xx instead of 23:xx.
+    fn nearby(&self, window: u32) -> Vec<String> {
+        let earlier = 59u32.saturating_sub(window);
+        let before_23 = (self.hours & !HOUR_23) | (1 << 22);
+        let candidates = self
+            .day_fixes()
+            .into_iter()
+            .map(|days| (self.minute, self.hours, days, ""))
+            .chain([
                 (
                     earlier,
                     self.hours,
                     self.days,
                     " (the window ends within the hour)",
                 ),
-                (m, before_23, self.days, ""),
-            ]) {
-                let (minute, hours, days, note) = candidate;
+                (self.minute, before_23, self.days, ""),
+            ]);
+        candidates
+            .filter_map(|(minute, hours, days, note)| {
                 let cron = Cron {
                     expr: String::new(),
                     minute,
                     hours,
                     days,
                 };
-                if cron.encode(window).is_ok() {
-                    nearby.push(format!("{:?}{note}", cron.expression()));
-                }
-            }
-            format!(
-                "cron {:?} with a {window}-minute window has no exact KEDA encoding: the window \
-                 from 23:{m:02} on {} ends at 00:{end:02} on {}, and a UTC cron that fires then \
-                 also fires on {} (the same day of {}) or on {} (the same weekday in {}), when \
-                 no window ends; schedules that work: {}",
-                self.expr,
-                start,
-                day,
-                unselectable.same_day,
-                MONTHS[day.month as usize - 1],
-                unselectable.same_weekday,
-                MONTHS[day.month as usize - 1],
-                join_or(&nearby),
-            )
-        })
+                cron.encode(window)
+                    .is_ok()
+                    .then(|| format!("{:?}{note}", cron.expression()))
+            })
+            .collect()
     }
 
     fn encode(&self, window: u32) -> Result<Vec<Trigger>, Unselectable> {

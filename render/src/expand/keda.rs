@@ -2,7 +2,7 @@
 //!
 //! The queue trigger is Prometheus on the gateway's metrics with a bearer token from the
 //! gateway API Secret. A Pipeline scales on its pending stage count; a Function on
-//! `layer_udf_queue_depth`. A `schedule.cron` adds a KEDA `cron` trigger that holds
+//! `layer_udf_queue_depth`. A `schedule.cron` adds KEDA `cron` triggers that hold
 //! `max(1, replicas.min)` replicas for the wake-up window (and replaces the queue trigger on a
 //! Pipeline). A paused workload keeps its ScaledObject, paused at zero replicas.
 
