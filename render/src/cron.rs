@@ -4,8 +4,9 @@
 //! worker for `clamp(leaseSeconds / 60 + 1, 5, 55)` minutes from every firing. KEDA's cron
 //! scaler (robfig/cron) is active while the next firing of `end` comes no later than the next
 //! firing of `start`, and a ScaledObject is active while any of its triggers is. A trigger
-//! whose `end` fires exactly `window` minutes after each of its `start` firings is active
-//! exactly on those windows, so each trigger's end is its start moved by the window.
+//! whose `end` fires only `window` minutes after one of its `start` firings is active exactly
+//! on the windows of those starts (a start with no end after it is overtaken by the next
+//! start), so each trigger's end is its start, or part of it, moved by the window.
 //!
 //! Moving a schedule by the window keeps its day fields unless a window starts at 23:xx and
 //! ends after midnight. Those windows end on the following days, and crons can select them
