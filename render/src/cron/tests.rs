@@ -1,4 +1,5 @@
 use chrono::{Datelike, NaiveDate};
+use proptest::prelude::*;
 
 use super::*;
 
@@ -314,4 +315,24 @@ fn the_calendar_matches_chrono() {
     let first = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
     let end = NaiveDate::from_ymd_opt(2053, 1, 1).unwrap();
     assert_eq!(count, (end - first).num_days());
+}
+
+proptest! {
+    #[test]
+    fn any_text_parses_or_says_why_quoting_it(
+        expr in prop::collection::vec(
+            "([0-9]{1,2}|[*?+]|[A-Za-z]{3}|L|[0-9]W|[0-9]#[0-9]|)([-/,]([0-9]{1,2}|[A-Za-z]{3}|\\*))?",
+            0..=6,
+        )
+        .prop_map(|fields| fields.join(" "))
+    ) {
+        match parse(&expr) {
+            Ok(cron) => {
+                let again = parse(&cron.expression()).unwrap();
+                prop_assert_eq!(again.expression(), cron.expression());
+                let _ = cron.triggers(31);
+            }
+            Err(problem) => prop_assert!(problem.contains(&format!("{expr:?}")), "{}", problem),
+        }
+    }
 }
