@@ -1,6 +1,7 @@
 //! KEDA semantics the KEDA validator does not check: every ScaledObject in the goldens targets
 //! a Deployment rendered beside it, keeps min below max, has thresholds KEDA can parse, a
-//! TriggerAuthentication that exists, and cron windows that KEDA's cron parser accepts.
+//! TriggerAuthentication that exists, unique trigger names, and cron windows that KEDA's cron
+//! parser accepts (tests/cron_windows.rs checks when they are active).
 
 use std::collections::BTreeSet;
 
@@ -73,6 +74,15 @@ fn every_scaled_object_is_consistent_with_its_siblings() {
         );
         let triggers = spec["triggers"].as_array().unwrap();
         assert!(!triggers.is_empty());
+        let names: BTreeSet<&str> = triggers
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names.len(),
+            triggers.len(),
+            "{case} {name}: trigger names repeat"
+        );
         for trigger in triggers {
             let meta = &trigger["metadata"];
             match trigger["type"].as_str().unwrap() {

@@ -8,6 +8,7 @@ mod bench_peer;
 mod chart;
 mod ci_recipes;
 mod confinement;
+mod cron_windows;
 mod diff;
 mod docs;
 mod gitops;

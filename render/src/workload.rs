@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{Dispatch, Function, Pipeline, Scaling, ScalingMode, Schedule, Worker};
+use crate::api::{Dispatch, Function, Pipeline, Scaling, ScalingMode, Schedule, Trigger, Worker};
 
 /// Label: who rendered the object.
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -150,6 +150,25 @@ impl<'a> Workload<'a> {
     pub fn pipeline_id(&self) -> Option<&'a str> {
         self.pipeline
             .map(|p| p.spec.pipeline_id.as_deref().unwrap_or(self.name))
+    }
+
+    /// The cron schedule KEDA wakes the worker on and the window in minutes, when it has one.
+    ///
+    /// A Pipeline has one when `schedule.cron` is set. A Function has one when `triggers`
+    /// holds `schedule`, hourly when no cron is given.
+    pub fn wake_schedule(&self) -> Option<(&'a str, u32)> {
+        let cron = self.schedule.and_then(|s| s.cron.as_deref());
+        let expr = match self.kind {
+            WorkloadKind::Pipeline => cron,
+            WorkloadKind::Function => {
+                let wants = self
+                    .function
+                    .is_some_and(|f| f.spec.triggers.contains(&Trigger::Schedule));
+                wants.then(|| cron.unwrap_or("0 * * * *"))
+            }
+        }?;
+        let lease = self.schedule.map_or(120, |s| s.lease_seconds);
+        Some((expr, crate::cron::window_minutes(lease)))
     }
 
     /// True when KEDA objects are rendered: autoscale mode, paused or not.

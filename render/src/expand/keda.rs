@@ -2,7 +2,7 @@
 //!
 //! The queue trigger is Prometheus on the gateway's metrics with a bearer token from the
 //! gateway API Secret. A Pipeline scales on its pending stage count; a Function on
-//! `layer_udf_queue_depth`. A `schedule.cron` adds a KEDA `cron` trigger that holds
+//! `layer_udf_queue_depth`. A `schedule.cron` adds KEDA `cron` triggers that hold
 //! `max(1, replicas.min)` replicas for the wake-up window (and replaces the queue trigger on a
 //! Pipeline). A paused workload keeps its ScaledObject, paused at zero replicas.
 
@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::api::Trigger;
 use crate::cron;
 use crate::profile::Profile;
 use crate::workload::{Workload, WorkloadKind};
@@ -94,8 +93,8 @@ pub struct ScaleTrigger {
     /// Scaler type: `prometheus` or `cron`.
     #[serde(rename = "type")]
     pub type_: &'static str,
-    /// Trigger name.
-    pub name: &'static str,
+    /// Trigger name, unique in the ScaledObject.
+    pub name: String,
     /// The TriggerAuthentication for scalers that need one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication_ref: Option<AuthenticationRef>,
@@ -167,23 +166,6 @@ pub fn threshold(w: &Workload<'_>) -> String {
     }
 }
 
-/// The cron expression of a workload's schedule trigger, when it has one.
-///
-/// A Pipeline has one when `schedule.cron` is set. A Function has one when `triggers` holds
-/// `schedule`, hourly when no cron is given.
-pub fn schedule_cron<'a>(w: &Workload<'a>) -> Option<&'a str> {
-    let cron = w.schedule.and_then(|s| s.cron.as_deref());
-    match w.kind {
-        WorkloadKind::Pipeline => cron,
-        WorkloadKind::Function => {
-            let wants = w
-                .function
-                .is_some_and(|f| f.spec.triggers.contains(&Trigger::Schedule));
-            wants.then(|| cron.unwrap_or("0 * * * *"))
-        }
-    }
-}
-
 fn queue_trigger(w: &Workload<'_>, profile: &Profile) -> ScaleTrigger {
     let metadata = BTreeMap::from([
         ("serverAddress", profile.metrics.server_address.clone()),
@@ -194,7 +176,7 @@ fn queue_trigger(w: &Workload<'_>, profile: &Profile) -> ScaleTrigger {
     ]);
     ScaleTrigger {
         type_: "prometheus",
-        name: "queue-depth",
+        name: "queue-depth".to_string(),
         authentication_ref: Some(AuthenticationRef {
             name: w.child_name(),
         }),
@@ -202,36 +184,43 @@ fn queue_trigger(w: &Workload<'_>, profile: &Profile) -> ScaleTrigger {
     }
 }
 
-fn cron_trigger(w: &Workload<'_>, expr: &str) -> Option<ScaleTrigger> {
-    // Validation rejected unparsable schedules before expansion.
-    let parsed = cron::parse(expr).ok()?;
-    let lease = w.schedule.map_or(120, |s| s.lease_seconds);
-    let window = cron::window_minutes(lease);
-    let metadata = BTreeMap::from([
-        ("timezone", CRON_TIMEZONE.to_string()),
-        ("start", parsed.start()),
-        ("end", parsed.end(window)),
-        ("desiredReplicas", w.scaling.replicas.min.max(1).to_string()),
-    ]);
-    Some(ScaleTrigger {
-        type_: "cron",
-        name: "schedule",
-        authentication_ref: None,
-        metadata,
-    })
+/// The cron triggers of a workload's schedule, named `schedule`, `schedule-2`...
+fn cron_triggers(w: &Workload<'_>) -> Vec<ScaleTrigger> {
+    // Validation refused schedules that do not parse or have no exact encoding.
+    let Some(Ok(triggers)) = w
+        .wake_schedule()
+        .map(|(expr, window)| cron::parse(expr).and_then(|c| c.triggers(window)))
+    else {
+        return Vec::new();
+    };
+    triggers
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| ScaleTrigger {
+            type_: "cron",
+            name: match i {
+                0 => "schedule".to_string(),
+                i => format!("schedule-{}", i + 1),
+            },
+            authentication_ref: None,
+            metadata: BTreeMap::from([
+                ("timezone", CRON_TIMEZONE.to_string()),
+                ("start", t.start),
+                ("end", t.end),
+                ("desiredReplicas", w.scaling.replicas.min.max(1).to_string()),
+            ]),
+        })
+        .collect()
 }
 
 /// The ScaledObject of an autoscaled workload.
 pub fn scaled_object(w: &Workload<'_>, profile: &Profile) -> ScaledObject {
-    let cron = schedule_cron(w).and_then(|expr| cron_trigger(w, expr));
+    let cron = cron_triggers(w);
     let mut triggers = Vec::new();
-    match (w.kind, cron) {
-        (WorkloadKind::Pipeline, Some(cron)) => triggers.push(cron),
-        (_, cron) => {
-            triggers.push(queue_trigger(w, profile));
-            triggers.extend(cron);
-        }
+    if w.kind == WorkloadKind::Function || cron.is_empty() {
+        triggers.push(queue_trigger(w, profile));
     }
+    triggers.extend(cron);
     let mut annotations = BTreeMap::new();
     if w.paused {
         annotations.insert(PAUSED_REPLICAS_ANNOTATION.to_string(), "0".to_string());

@@ -212,8 +212,13 @@ fn check_workload<T>(
             ),
         ));
     }
+    // Every cron must parse; one that KEDA will run must also have an exact encoding.
+    let wake = w.wake_schedule().filter(|_| w.is_autoscaled());
     if let Some(expr) = w.schedule.and_then(|s| s.cron.as_deref())
-        && let Err(problem) = cron::parse(expr)
+        && let Err(problem) = cron::parse(expr).and_then(|c| match wake {
+            Some((_, window)) => c.triggers(window).map(|_| ()),
+            None => Ok(()),
+        })
     {
         out.push(src.diagnostic(Code::InvalidCron, "spec.schedule.cron", problem));
     }
