@@ -20,3 +20,4 @@ mod security;
 mod third_party;
 mod tools;
 mod walkthrough;
+mod yaml_readers;

@@ -202,7 +202,11 @@ fn write_double_quoted(out: &mut String, s: &str) {
 /// mark (Go's reader drops it at the start of a line) and the two non-characters that YAML
 /// does not allow raw.
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 /// Multi-line text that a literal block keeps exactly: no escaped characters but newlines,
@@ -250,10 +254,7 @@ fn is_plain_safe(s: &str) -> bool {
         return false;
     }
     // `---` and `...` at the start of a line mark documents (a top-level key is at one).
-    !s.starts_with("...")
-        && !is_reserved_word(s)
-        && !looks_numeric(s)
-        && !looks_like_timestamp(s)
+    !s.starts_with("...") && !is_reserved_word(s) && !looks_numeric(s) && !looks_like_timestamp(s)
 }
 
 /// Booleans and nulls of YAML 1.1 (Go's `yaml.v2` also takes `y` and `n`) and 1.2, the 1.1
@@ -453,7 +454,10 @@ mod tests {
             ("a\u{85}b", "\"a\\u0085b\""),
             ("\u{feff}x", "\"\\ufeffx\""),
             ("\u{fffe}\u{ffff}", "\"\\ufffe\\uffff\""),
-            ("\u{0}\u{1b}\u{7f}\u{80}\u{9f}", "\"\\u0000\\u001b\\u007f\\u0080\\u009f\""),
+            (
+                "\u{0}\u{1b}\u{7f}\u{80}\u{9f}",
+                "\"\\u0000\\u001b\\u007f\\u0080\\u009f\"",
+            ),
             ("tab\there\r\n", "\"tab\\there\\r\\n\""),
             ("x\ny\u{2028}", "\"x\\ny\\u2028\""),
             ("say \"hi\" \\", "'say \"hi\" \\'"),
@@ -475,7 +479,9 @@ mod tests {
         ] {
             assert_eq!(to_string(&json!(s)), format!("'{s}'\n"), "{s:?}");
         }
-        for s in ["_1", "yess", "0x", "0x1p3", "1.2.x", "..x", "é", "日本", "😀", "a\u{a0}b"] {
+        for s in [
+            "_1", "yess", "0x", "0x1p3", "1.2.x", "..x", "é", "日本", "😀", "a\u{a0}b",
+        ] {
             assert_eq!(to_string(&json!(s)), format!("{s}\n"), "{s:?}");
         }
     }
