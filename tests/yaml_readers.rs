@@ -360,18 +360,20 @@ fn assert_reads(reader: &str, read: Result<Vec<Value>, String>, text: &str, inte
     });
     assert_eq!(read.len(), intended.len(), "{reader}: number of documents");
     for (got, want) in read.iter().zip(intended) {
-        assert!(
-            got == want,
-            "{reader} reads {} {} differently:\n{}",
-            want["kind"],
-            want["metadata"]["name"],
-            similar::TextDiff::from_lines(
-                &serde_json::to_string_pretty(want).unwrap(),
-                &serde_json::to_string_pretty(got).unwrap()
-            )
-            .unified_diff()
-            .header("intended", reader)
-        );
+        if got != want {
+            let (want_text, got_text) = (
+                serde_json::to_string_pretty(want).unwrap(),
+                serde_json::to_string_pretty(got).unwrap(),
+            );
+            panic!(
+                "{reader} reads {} {} differently:\n{}",
+                want["kind"],
+                want["metadata"]["name"],
+                similar::TextDiff::from_lines(&want_text, &got_text)
+                    .unified_diff()
+                    .header("intended", reader)
+            );
+        }
     }
 }
 
