@@ -6,7 +6,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Rust tests find helm, kubectl, kubernetes-validate, checkov and the node models here.
+# Rust tests find helm, kubectl, kubernetes-validate, checkov, the node models and the Python
+# YAML readers here.
 export LAYER_TOOLS_DIR="${LAYER_TOOLS_DIR:-$ROOT/.tools}"
 
 TOTAL_START=$SECONDS

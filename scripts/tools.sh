@@ -11,7 +11,9 @@
 #   .tools/kubernetes-version                the schema version to pass as `-k` ($KUBERNETES_SCHEMA_VERSION)
 #   .tools/node/node_modules/                KEDA and Karpenter models + js-yaml (scripts/validate-models.mjs)
 #   .tools/bin/checkov                       checkov in .tools/checkov-venv; the wrapper forces offline mode
-#   (without a working `python3 -m venv`, the two Python tools go to <venv>/target with pip --target)
+#   .tools/bin/yaml-python                   Python with PyYAML (with libyaml) and ruamel.yaml in
+#                                            .tools/yaml-venv: the YAML 1.1 and 1.2 readers of the tests
+#   (without a working `python3 -m venv`, the Python tools go to <venv>/target with pip --target)
 #   .tools/stamps/<tool>                     what was installed, so a version bump here reinstalls
 set -euo pipefail
 
@@ -26,6 +28,8 @@ KEDA_MODELS_VERSION="2.0.0"
 KARPENTER_MODELS_VERSION="2.0.0"
 JS_YAML_VERSION="5.5.0"
 CHECKOV_VERSION="3.3.30"
+PYYAML_VERSION="6.0.4"
+RUAMEL_YAML_VERSION="0.19.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${LAYER_TOOLS_DIR:-$ROOT/.tools}"
@@ -75,26 +79,27 @@ report() {
     printf '%-22s %-10s %s\n' "$1" "$2" "$3"
 }
 
-# pip_isolated DIR SPEC: install SPEC into a fresh venv DIR, or, when this Python cannot make
-# a venv (Debian without python3-venv), with `pip install --target DIR/target`. Sets PIP_MODE to
-# venv or target. Leaves nothing half-made behind on failure.
+# pip_isolated DIR SPEC...: install the SPECs into a fresh venv DIR, or, when this Python cannot
+# make a venv (Debian without python3-venv), with `pip install --target DIR/target`. Sets PIP_MODE
+# to venv or target. Leaves nothing half-made behind on failure.
 PIP_MODE=""
 pip_isolated() {
-    local dir=$1 spec=$2 log="$WORK/pip.log"
+    local dir=$1 log="$WORK/pip.log"
+    shift
     rm -rf "$dir"
     if "$PYTHON" -m venv "$dir" >"$WORK/venv.log" 2>&1 && "$dir/bin/python" -m pip --version >/dev/null 2>&1; then
         PIP_MODE=venv
-        "$dir/bin/python" -m pip install -q "$spec" >"$log" 2>&1 && return 0
+        "$dir/bin/python" -m pip install -q "$@" >"$log" 2>&1 && return 0
     else
         rm -rf "$dir"
         PIP_MODE=target
-        echo "tools.sh: $PYTHON -m venv does not work here; installing $spec with pip --target" >&2
-        PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install -q --target "$dir/target" "$spec" >"$log" 2>&1 && return 0
+        echo "tools.sh: $PYTHON -m venv does not work here; installing $* with pip --target" >&2
+        PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install -q --target "$dir/target" "$@" >"$log" 2>&1 && return 0
         cat "$WORK/venv.log" >&2
     fi
     cat "$log" >&2
     rm -rf "$dir"
-    die "pip install $spec failed ($PIP_MODE mode, $("$PYTHON" --version 2>&1))"
+    die "pip install $* failed ($PIP_MODE mode, $("$PYTHON" --version 2>&1))"
 }
 
 # --- helm and kubectl -------------------------------------------------------------------------
@@ -254,7 +259,42 @@ EOF
     report checkov "$CHECKOV_VERSION" "installed"
 }
 
+# --- YAML readers (PyYAML, ruamel.yaml) --------------------------------------------------------
+install_yaml_readers() {
+    local want="PyYAML==$PYYAML_VERSION ruamel.yaml==$RUAMEL_YAML_VERSION"
+    if present yaml-readers "$want" "$BIN/yaml-python"; then
+        report yaml-readers "" "already present ($want)"
+        return
+    fi
+    rm -f "$STAMPS/yaml-readers" "$BIN/yaml-python"
+    local venv="$TOOLS/yaml-venv" env="" run
+    # A venv of their own: kubernetes-validate's venv holds whichever PyYAML it pulls in.
+    pip_isolated "$venv" "PyYAML==$PYYAML_VERSION" "ruamel.yaml==$RUAMEL_YAML_VERSION"
+    if [[ $PIP_MODE == venv ]]; then
+        run="\"$venv/bin/python\""
+    else
+        env="export PYTHONPATH=\"$venv/target\${PYTHONPATH:+:\$PYTHONPATH}\""
+        run="\"$(command -v "$PYTHON")\""
+    fi
+    cat >"$BIN/yaml-python" <<EOF
+#!/usr/bin/env bash
+# Python with PyYAML $PYYAML_VERSION (with libyaml) and ruamel.yaml $RUAMEL_YAML_VERSION.
+$env
+exec $run "\$@"
+EOF
+    chmod +x "$BIN/yaml-python"
+
+    local got
+    got="$("$BIN/yaml-python" -c 'import yaml, ruamel.yaml; print(yaml.__version__, yaml.__with_libyaml__, ruamel.yaml.__version__)' 2>&1)" ||
+        die "PyYAML and ruamel.yaml do not load: $got"
+    [[ "$got" == "$PYYAML_VERSION True $RUAMEL_YAML_VERSION" ]] ||
+        die "expected PyYAML $PYYAML_VERSION with libyaml and ruamel.yaml $RUAMEL_YAML_VERSION, got: $got"
+    stamp yaml-readers "$want"
+    report yaml-readers "" "installed ($want)"
+}
+
 install_helm_kubectl
 install_kubernetes_validate
+install_yaml_readers
 install_node_models
 install_checkov

@@ -22,3 +22,4 @@ mod security;
 mod third_party;
 mod tools;
 mod walkthrough;
+mod yaml_readers;

@@ -20,7 +20,8 @@ pub fn tools_dir() -> PathBuf {
     }
 }
 
-/// The installed executable `name` (`helm`, `kubectl`, `kubernetes-validate`, `checkov`).
+/// The installed executable `name` (`helm`, `kubectl`, `kubernetes-validate`, `checkov`,
+/// `yaml-python`).
 ///
 /// # Panics
 /// When it is not installed, with a message that says how to install it.
@@ -113,6 +114,12 @@ fn tools_are_installed() {
 
     let checkov = succeeded(Command::new(tool("checkov")).arg("--version"));
     assert_eq!(checkov.trim(), "3.3.30");
+
+    let readers = succeeded(Command::new(tool("yaml-python")).args([
+        "-c",
+        "import yaml, ruamel.yaml; print(yaml.__version__, yaml.__with_libyaml__, ruamel.yaml.__version__)",
+    ]));
+    assert_eq!(readers.trim(), "6.0.4 True 0.19.1");
 
     // No input is a usage error, which proves node, the script and its modules load.
     let out = run(validate_models().arg("--self-test"));

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::readiness::conditions::human_duration;
+
 /// Writes readiness status on hev layer custom resources. Reads everything else; writes
 /// nothing else.
 #[derive(Clone, Debug, Parser)]
@@ -92,7 +94,9 @@ pub enum OptionsError {
     ZeroDuration(&'static str),
     /// The probe could never finish before the next one starts.
     #[error(
-        "--probe-timeout ({timeout:?}) must not be longer than --probe-interval ({interval:?})"
+        "--probe-timeout ({}) must not be longer than --probe-interval ({})",
+        human_duration(*.timeout),
+        human_duration(*.interval)
     )]
     ProbeTimeoutTooLong {
         /// `--probe-timeout`.
@@ -240,6 +244,11 @@ mod tests {
                 timeout: Duration::from_secs(10),
                 interval: Duration::from_secs(5)
             }
+        );
+        let slow = parse(&["--probe-interval", "1m", "--probe-timeout", "1m30s"]).unwrap();
+        assert_eq!(
+            slow.validate().unwrap_err().to_string(),
+            "--probe-timeout (1m30s) must not be longer than --probe-interval (1m)"
         );
         let zero = parse(&["--stall-after", "0s"]).unwrap();
         assert_eq!(

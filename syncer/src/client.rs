@@ -29,12 +29,14 @@ use tokio::time::{Instant, Sleep};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::readiness::conditions::human_duration;
+
 /// A boxed error, as tower and kube pass them around.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request got no (complete) answer within `--api-timeout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("no answer from the API server within {0:?} (--api-timeout)")]
+#[error("no answer from the API server within {} (--api-timeout)", human_duration(*.0))]
 pub struct TimedOut(pub Duration);
 
 /// Whether a client error is (or was caused by) an [`ApiTimeoutLayer`] timeout.

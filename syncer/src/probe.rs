@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::readiness::conditions::human_duration;
 use crate::readiness::vector_store::SecretState;
 use crate::watch::{Dirty, Signal, mapping};
 
@@ -141,7 +142,7 @@ pub async fn probe(target: &Target, timeout: Duration) -> ProbeState {
     match tokio::time::timeout(timeout, probe_inner(target)).await {
         Ok(Ok(())) => ProbeState::Reachable,
         Ok(Err(why)) => ProbeState::Unreachable(why),
-        Err(_) => ProbeState::Unreachable(format!("no answer within {timeout:?}")),
+        Err(_) => ProbeState::Unreachable(format!("no answer within {}", human_duration(timeout))),
     }
 }
 

@@ -1,9 +1,21 @@
 //! A small deterministic YAML writer for JSON-shaped values.
 //!
 //! Block style, two-space indent, sequences at their parent's indent (kubectl and kustomize
-//! write them so), mapping keys sorted. A string is written plain only when every YAML 1.1 and
-//! 1.2 reader reads it back as the same string: values such as `on`, `0755`, `1e3`, `1:20` or
-//! `2026-01-01` are quoted, so PyYAML-based validators and Go's `yaml.v2` agree with us.
+//! write them so), mapping keys sorted. Every string, in every position, reads back as the same
+//! string in Go's `yaml.v2` and `yaml.v3` (kubectl, kustomize, Argo CD, Flux), in YAML 1.1
+//! readers (PyYAML) and in YAML 1.2 readers (ruamel.yaml): `tests/yaml_readers.rs` holds the
+//! writer to that with those readers. The rules, from the cheapest form to the safest:
+//!
+//! - plain, when no reader could take it for anything else: not `on`, `y`, `null`, `0755`,
+//!   `1_000`, `1:20`, `.inf`, `2026-01-01`, `<<`, `...` and the like, in any case;
+//! - a literal block (`|`) for multi-line values without special characters;
+//! - single quotes when only the characters are fine;
+//! - double quotes with escapes when the string holds a control character (C0, DEL, C1), a
+//!   character that YAML 1.1 readers take for a line break (U+0085, U+2028, U+2029), a byte
+//!   order mark (U+FEFF) or a non-character that no reader accepts raw (U+FFFE, U+FFFF).
+//!
+//! A key whose written form is longer than YAML's 1024-character limit on implicit keys is
+//! written as an explicit key (`? key` then `: value`).
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -24,7 +36,8 @@ pub fn to_string(value: &Value) -> String {
             Value::Object(map) if !map.is_empty() => write_map(out, map, 0),
             Value::Array(items) if !items.is_empty() => write_seq(out, items, 0),
             scalar => {
-                write_scalar(out, scalar, 0);
+                // A block scalar at the top level still needs an indent (PyYAML requires one).
+                write_scalar(out, scalar, 2);
                 out.push('\n');
             }
         }
@@ -62,11 +75,22 @@ fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usiz
         if i > 0 || !out.ends_with("- ") {
             indent(out, level);
         }
+        let start = out.len();
         write_string(out, key, level, true);
+        if out[start..].chars().count() > MAX_IMPLICIT_KEY_CHARS {
+            // Readers drop a key candidate after 1024 characters: make this one explicit.
+            out.insert_str(start, "? ");
+            out.push('\n');
+            indent(out, level);
+        }
         out.push(':');
         write_value_after_key(out, value, level);
     }
 }
+
+/// YAML readers (libyaml, PyYAML, ruamel.yaml, Go's) give up on an implicit key whose text
+/// runs past 1024 characters before its `:`.
+const MAX_IMPLICIT_KEY_CHARS: usize = 1024;
 
 fn write_value_after_key(out: &mut String, value: &Value, level: usize) {
     match value {
@@ -126,7 +150,7 @@ fn write_string(out: &mut String, s: &str, level: usize, is_key: bool) {
         out.push_str(s);
     } else if !is_key && is_literal_block_safe(s) {
         write_literal_block(out, s, level);
-    } else if !s.chars().any(|c| c.is_control()) {
+    } else if !s.chars().any(needs_escape) {
         out.push('\'');
         out.push_str(&s.replace('\'', "''"));
         out.push('\'');
@@ -164,7 +188,7 @@ fn write_double_quoted(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
+            c if needs_escape(c) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -173,12 +197,24 @@ fn write_double_quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Multi-line text that a literal block keeps exactly: no control characters but newlines,
+/// Characters written only as escapes: control characters (C0, DEL and C1, U+0085 among them),
+/// the line and paragraph separators (line breaks to YAML 1.1 readers and Go's), the byte order
+/// mark (Go's reader drops it at the start of a line) and the two non-characters that YAML
+/// does not allow raw.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
+}
+
+/// Multi-line text that a literal block keeps exactly: no escaped characters but newlines,
 /// no leading space on the first line (it would set the indent) and no trailing spaces.
 fn is_literal_block_safe(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with([' ', '\t', '\n'])
-        && !s.chars().any(|c| c.is_control() && c != '\n')
+        && !s.chars().any(|c| c != '\n' && needs_escape(c))
         && s.split('\n').all(|line| !line.ends_with([' ', '\t']))
 }
 
@@ -213,76 +249,60 @@ fn is_plain_safe(s: &str) -> bool {
         }
         previous = b;
     }
-    // Non-ASCII control characters (C1) need quotes too.
-    if !s.is_ascii() && s.chars().any(char::is_control) {
+    // C1 controls and the other escaped characters need quotes too.
+    if !s.is_ascii() && s.chars().any(needs_escape) {
         return false;
     }
-    !is_reserved_word(s) && !looks_numeric(s) && !looks_like_timestamp(s)
+    // `---` and `...` at the start of a line mark documents (a top-level key is at one).
+    !s.starts_with("...") && !is_reserved_word(s) && !looks_numeric(s) && !looks_like_timestamp(s)
 }
 
+/// Booleans and nulls of YAML 1.1 (Go's `yaml.v2` also takes `y` and `n`) and 1.2, the 1.1
+/// merge (`<<`) and value (`=`) keys. Any case: quoting `yEs` costs nothing.
 fn is_reserved_word(s: &str) -> bool {
-    matches!(
-        s,
-        "y" | "Y"
-            | "yes"
-            | "Yes"
-            | "YES"
-            | "n"
-            | "N"
-            | "no"
-            | "No"
-            | "NO"
-            | "true"
-            | "True"
-            | "TRUE"
-            | "false"
-            | "False"
-            | "FALSE"
-            | "on"
-            | "On"
-            | "ON"
-            | "off"
-            | "Off"
-            | "OFF"
-            | "null"
-            | "Null"
-            | "NULL"
-            | "~"
-            | "="
-            | "<<"
-    )
+    const WORDS: [&str; 12] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<",
+    ];
+    s.len() <= 5 && WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
-/// Anything a YAML 1.1 or 1.2 reader might take as a number: decimal, octal, hex, binary,
-/// floats with exponents, `.inf`/`.nan`, underscores and base-60 forms.
+/// Anything a YAML 1.1 or 1.2 reader might take as a number: decimal, octal (`012`, `0o17`),
+/// hex, binary, floats with exponents, `.inf`/`.nan`, and base-60 forms (`1:20`). Go's readers
+/// drop every `_` of a string that starts with a sign or digit before they try (`+_1` is 1),
+/// so underscores are ignored here.
 fn looks_numeric(s: &str) -> bool {
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let bytes = body.as_bytes();
     // Most strings start with a letter: decide those without looking further.
-    let Some(&first) = bytes.first() else {
+    let Some(&first) = body.as_bytes().first() else {
         return false;
     };
-    if !(first.is_ascii_digit() || first == b'.') {
+    let signed = body.len() < s.len();
+    if !(first.is_ascii_digit() || first == b'.' || (signed && first == b'_')) {
         return false;
     }
+    let owned;
+    let body = if body.contains('_') {
+        owned = body.replace('_', "");
+        owned.as_str()
+    } else {
+        body
+    };
+    let bytes = body.as_bytes();
     if body.eq_ignore_ascii_case(".inf") || body.eq_ignore_ascii_case(".nan") {
         return true;
     }
     if bytes.len() > 2
-        && first == b'0'
+        && bytes[0] == b'0'
         && matches!(bytes[1], b'x' | b'X' | b'o' | b'O' | b'b' | b'B')
     {
-        return bytes[2..]
-            .iter()
-            .all(|b| b.is_ascii_hexdigit() || *b == b'_');
+        return bytes[2..].iter().all(u8::is_ascii_hexdigit);
     }
-    // Digits, dots, underscores, colons (base 60) and one exponent.
+    // Digits, dots, colons (base 60) and one exponent.
     let mut seen_digit = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
             b'0'..=b'9' => seen_digit = true,
-            b'.' | b'_' | b':' => {}
+            b'.' | b':' => {}
             b'e' | b'E' => {
                 let mut rest = &bytes[i + 1..];
                 if let [b'-' | b'+', tail @ ..] = rest {
@@ -292,7 +312,6 @@ fn looks_numeric(s: &str) -> bool {
             }
             _ => return false,
         }
-        i += 1;
     }
     seen_digit
 }
@@ -428,22 +447,63 @@ mod tests {
     }
 
     #[test]
-    fn every_written_string_reads_back_the_same() {
-        let strings = [
-            "on",
-            "0755",
-            "a: b",
-            "x\ny\n",
-            " x\ny",
-            "it's",
-            "\u{7}bell",
-            "1:20",
-            "é",
-        ];
-        for s in strings {
-            let text = to_string(&json!({"k": s}));
-            let back: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
-            assert_eq!(back, json!({"k": s}), "{text}");
+    fn line_breaks_of_yaml_1_1_and_other_special_characters_are_escaped() {
+        for (s, written) in [
+            ("\u{2028}", "\"\\u2028\""),
+            ("a\u{2029}b", "\"a\\u2029b\""),
+            ("a\u{85}b", "\"a\\u0085b\""),
+            ("\u{feff}x", "\"\\ufeffx\""),
+            ("\u{fffe}\u{ffff}", "\"\\ufffe\\uffff\""),
+            (
+                "\u{0}\u{1b}\u{7f}\u{80}\u{9f}",
+                "\"\\u0000\\u001b\\u007f\\u0080\\u009f\"",
+            ),
+            ("tab\there\r\n", "\"tab\\there\\r\\n\""),
+            ("x\ny\u{2028}", "\"x\\ny\\u2028\""),
+            ("say \"hi\" \\", "'say \"hi\" \\'"),
+        ] {
+            assert_eq!(to_string(&json!(s)), format!("{written}\n"), "{s:?}");
+            assert_eq!(
+                to_string(&json!({ s: 1 })),
+                format!("{written}: 1\n"),
+                "{s:?} as a key"
+            );
         }
+    }
+
+    #[test]
+    fn words_and_numbers_of_every_yaml_version_are_quoted_in_any_case() {
+        for s in [
+            "yEs", "n", "NO", "oFf", "TRUE", "Null", "<<", "=", "0o17", "012", "0b101", "+_1",
+            "-_0x1f", "1_0.5", ".NaN", "-.Inf", "1e+3", "1:20:30", "2026-1-1", "...", "... x",
+        ] {
+            assert_eq!(to_string(&json!(s)), format!("'{s}'\n"), "{s:?}");
+        }
+        for s in [
+            "_1", "yess", "0x", "0x1p3", "1.2.x", "..x", "é", "日本", "😀", "a\u{a0}b",
+        ] {
+            assert_eq!(to_string(&json!(s)), format!("{s}\n"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_key_longer_than_an_implicit_key_may_be_is_explicit() {
+        let short = "k".repeat(1024);
+        assert_eq!(to_string(&json!({ &short: "v" })), format!("{short}: v\n"));
+        let long = "k".repeat(1025);
+        assert_eq!(
+            to_string(&json!({ &long: "v", "a": {&long: [1]} })),
+            format!("a:\n  ? {long}\n  :\n  - 1\n? {long}\n: v\n")
+        );
+        // Quotes and escapes count: 511 escaped characters and two quotes are 3068 characters.
+        let escaped = "\u{2028}".repeat(511);
+        let written = to_string(&json!([{ &escaped: "v" }]));
+        assert!(written.starts_with("- ? \"\\u2028"), "{written}");
+        assert!(written.ends_with("\"\n  : v\n"), "{written}");
+    }
+
+    #[test]
+    fn a_top_level_block_scalar_is_indented() {
+        assert_eq!(to_string(&json!("x\ny")), "|-\n  x\n  y\n");
     }
 }

@@ -464,26 +464,50 @@ mod tests {
                 "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
             ));
         }
-        let loaded = load(&text);
-        assert_eq!(loaded.diagnostics.len(), 1);
         assert_eq!(
-            loaded.diagnostics[0].code,
-            Code::ResourceLimit,
-            "{}",
-            loaded.diagnostics[0]
+            rendered(&load(&text)),
+            [
+                "in.yaml:6:45: error[E102]: more than 1000 aliases (*name) or anchors (&name) in one file, \
+                 the limit against alias bombs; write the repeated values out, or split the file \
+                 (the limit is per file)"
+            ]
         );
     }
 
     #[test]
     fn deep_nesting_hits_the_budget() {
         let text = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
-        let loaded = load(&text);
-        assert_eq!(loaded.diagnostics.len(), 1);
         assert_eq!(
-            loaded.diagnostics[0].code,
-            Code::ResourceLimit,
-            "{}",
-            loaded.diagnostics[0]
+            rendered(&load(&text)),
+            [
+                "in.yaml:1:259: error[E102]: nesting is deeper than the limit of 100 levels; \
+                 no Kubernetes object nests that deep"
+            ]
+        );
+    }
+
+    #[test]
+    fn too_many_nodes_or_documents_name_the_limit_in_plain_words() {
+        let limits = Limits {
+            max_nodes: 8,
+            max_documents: 2,
+            ..Limits::default()
+        };
+        let nodes = load_str("in.yaml", "a: [1, 2, 3, 4, 5, 6, 7, 8, 9]\n", &limits);
+        assert_eq!(
+            rendered(&nodes),
+            [
+                "in.yaml:1:20: error[E102]: more than 8 YAML nodes (keys, values, lists and maps) \
+                 in one file; split the file (the limit is per file)"
+            ]
+        );
+        let documents = load_str("in.yaml", "a: 1\n---\nb: 1\n---\nc: 1\n", &limits);
+        assert_eq!(
+            rendered(&documents),
+            [
+                "in.yaml:4:1: error[E102]: more than 2 documents in one file; split the file \
+                 (the limit is per file)"
+            ]
         );
     }
 

@@ -321,10 +321,11 @@ pub fn format_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// `10m`, `90s`, `1h30m`: the way the flag is written.
+/// `10m`, `90s`, `1h30m`, `1s500ms`: the way the flags are written (`cli::parse_duration`).
+/// Below a millisecond is left out.
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let (h, m, s, ms) = (secs / 3600, secs / 60 % 60, secs % 60, d.subsec_millis());
     let mut out = String::new();
     if h > 0 {
         out.push_str(&format!("{h}h"));
@@ -332,8 +333,11 @@ pub fn human_duration(d: Duration) -> String {
     if m > 0 {
         out.push_str(&format!("{m}m"));
     }
-    if s > 0 || out.is_empty() {
+    if s > 0 || (out.is_empty() && ms == 0) {
         out.push_str(&format!("{s}s"));
+    }
+    if ms > 0 {
+        out.push_str(&format!("{ms}ms"));
     }
     out
 }
@@ -441,5 +445,7 @@ mod tests {
         assert_eq!(human_duration(MIN10), "10m");
         assert_eq!(human_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(human_duration(Duration::from_secs(0)), "0s");
+        assert_eq!(human_duration(Duration::from_millis(200)), "200ms");
+        assert_eq!(human_duration(Duration::from_millis(61_500)), "1m1s500ms");
     }
 }

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use super::{Command, FIELD_MANAGER, Feedback, Update};
 use crate::client::is_timeout;
 use crate::metrics::Metrics;
+use crate::readiness::conditions::human_duration;
 
 /// Backoff bounds for failed writes.
 #[derive(Clone, Copy, Debug)]
@@ -184,7 +185,7 @@ pub async fn run_writer(
                 match classify(&err) {
                     Failure::Retry(class) => {
                         metrics.write_error(class);
-                        tracing::warn!(object = %update.key, error = %err, retry_in = ?delay, "status write failed; retrying");
+                        tracing::warn!(object = %update.key, error = %err, retry_in = %human_duration(delay), "status write failed; retrying");
                         queue.retry(update);
                         let sleep = tokio::time::sleep(delay);
                         tokio::pin!(sleep);
