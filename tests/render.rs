@@ -358,10 +358,6 @@ spec:
   metadata:
     annotations: {}
     labels: {}
-  scan:
-    threads: 8
-  search:
-    fullText: false
 ---
 apiVersion: hevlayer.com/v1
 kind: Index
@@ -378,10 +374,6 @@ spec:
   metadata:
     annotations: {}
     labels: {}
-  scan:
-    threads: 8
-  search:
-    fullText: false
 ";
     assert_eq!(text, expected);
 }

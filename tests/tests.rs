@@ -19,6 +19,7 @@ mod keda;
 mod render;
 mod robustness;
 mod security;
+mod strategic_merge;
 mod third_party;
 mod tools;
 mod walkthrough;

@@ -158,8 +158,8 @@ pub struct FunctionStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_depth: Option<i64>,
     /// The child objects the worker's render produced.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub managed_objects: Option<Vec<ManagedObject>>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub managed_objects: Vec<ManagedObject>,
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

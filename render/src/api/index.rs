@@ -58,11 +58,14 @@ pub struct IndexSpec {
     #[serde(default, deserialize_with = "or_default")]
     pub metadata: IndexMetadata,
     /// Origin-scan fan-out.
-    #[serde(default, deserialize_with = "or_default")]
-    pub scan: Scan,
+    // Upstream's published schema makes `scan` and `search` nullable with no default of their
+    // own: the API server stores them only when the manifest has them, and absent they mean
+    // their inner defaults (`IndexSpec::scan()`, `IndexSpec::search()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<Scan>,
     /// Search features.
-    #[serde(default, deserialize_with = "or_default")]
-    pub search: Search,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<Search>,
     /// Automatic facet snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
@@ -84,6 +87,18 @@ pub struct Backend {
         deserialize_with = "default_distance_metric_or_null"
     )]
     pub distance_metric: String,
+}
+
+impl IndexSpec {
+    /// The scan settings in effect: `spec.scan`, or its defaults when the manifest has none.
+    pub fn scan(&self) -> Scan {
+        self.scan.clone().unwrap_or_default()
+    }
+
+    /// The search features in effect: `spec.search`, or its defaults when the manifest has none.
+    pub fn search(&self) -> Search {
+        self.search.clone().unwrap_or_default()
+    }
 }
 
 // Upstream schema defaults of this module's fields; `null` reads as the default too.

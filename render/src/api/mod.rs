@@ -33,7 +33,7 @@ use kube::CustomResourceExt;
 pub use conditions::Condition;
 pub use free_form::FreeFormObject;
 pub use function::{Function, FunctionSpec, FunctionStatus, Retry, Trigger};
-pub use index::{Index, IndexSpec, IndexStatus};
+pub use index::{Index, IndexSpec, IndexStatus, Scan, Search};
 pub use infra_rules::{ComputePool, InfraRules, InfraRulesSpec, InfraRulesStatus};
 pub use pipeline::{Pipeline, PipelineSpec, PipelineStatus, SourceRef};
 pub use vector_store::{VectorStore, VectorStoreSpec, VectorStoreStatus};

@@ -140,6 +140,6 @@ pub struct PipelineStatus {
     #[serde(default, deserialize_with = "or_default")]
     pub conditions: Vec<Condition>,
     /// The child objects the worker's render produced.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub managed_objects: Option<Vec<ManagedObject>>,
+    #[serde(default, deserialize_with = "or_default")]
+    pub managed_objects: Vec<ManagedObject>,
 }

@@ -7,6 +7,7 @@
 //! so KEDA alone owns it (a GitOps tool that also set it would fight KEDA on every sync).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
@@ -15,7 +16,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::api::{ComputePool, ScalingMode};
 use crate::expand::{env, podspec, security};
@@ -35,8 +36,19 @@ pub const PORT_NAME: &str = "http";
 pub enum BuildError {
     /// The pool's resources or tolerations are not valid Kubernetes objects.
     Pool(String),
-    /// The merged pod spec is not a valid pod spec.
-    PodSpec(String),
+    /// The patch does not apply, or the merged pod spec is not a valid pod spec. `path` is
+    /// where in the patch (`containers[0].env`), empty when no one place is to blame.
+    PodSpec { path: String, message: String },
+}
+
+impl BuildError {
+    /// The merged pod spec is not valid, for a reason no one place in the patch explains.
+    fn invalid_pod(detail: impl fmt::Display) -> Self {
+        Self::PodSpec {
+            path: String::new(),
+            message: format!("the merged pod spec is not valid: {detail}"),
+        }
+    }
 }
 
 /// Replicas by mode; `None` when KEDA owns them.
@@ -117,10 +129,57 @@ pub fn pod_spec(
     let Some(patch) = &w.worker.pod_spec else {
         return Ok(base);
     };
-    let mut merged = serde_json::to_value(&base).map_err(|e| BuildError::PodSpec(e.to_string()))?;
-    let patch = Value::Object(patch.clone().into_iter().collect());
-    podspec::merge(&mut merged, &patch);
-    serde_json::from_value(merged).map_err(|e| BuildError::PodSpec(e.to_string()))
+    let mut merged = serde_json::to_value(&base).map_err(BuildError::invalid_pod)?;
+    let patch: Map<String, Value> = patch.clone().into_iter().collect();
+    if let Value::Object(map) = &mut merged {
+        podspec::merge(map, &patch).map_err(|e| BuildError::PodSpec {
+            path: e.path,
+            message: format!("the patch does not apply: {}", e.message),
+        })?;
+    }
+    if let Some(at) = podspec::leftover_directive(&merged) {
+        return Err(BuildError::invalid_pod(format!(
+            "its {at} is a directive kept as a field: kubectl applies none inside an entry \
+             that the patch adds or replaces whole, and a misspelt one is no directive"
+        )));
+    }
+    let pod: PodSpec = serde_json::from_value(merged).map_err(BuildError::invalid_pod)?;
+    match env_with_value_and_source(&pod) {
+        Some(problem) => Err(BuildError::invalid_pod(problem)),
+        None => Ok(pod),
+    }
+}
+
+/// An env var with both a non-empty `value` and `valueFrom`, which the API server rejects. It
+/// happens when a patch entry gives `value` to an injected `valueFrom` var (or the reverse):
+/// the entries merge by name.
+fn env_with_value_and_source(pod: &PodSpec) -> Option<String> {
+    let lists = [
+        ("containers", Some(&pod.containers)),
+        ("initContainers", pod.init_containers.as_ref()),
+    ];
+    let containers = lists.into_iter().flat_map(|(list, c)| {
+        c.into_iter()
+            .flatten()
+            .enumerate()
+            .map(move |(i, c)| (list, i, &c.env))
+    });
+    let ephemeral = pod
+        .ephemeral_containers
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, c)| ("ephemeralContainers", i, &c.env));
+    containers.chain(ephemeral).find_map(|(list, i, env)| {
+        let var = env.iter().flatten().find(|v| {
+            v.value.as_deref().is_some_and(|s| !s.is_empty()) && v.value_from.is_some()
+        })?;
+        Some(format!(
+            "{list}[{i}] env var {:?} has both value and valueFrom, which Kubernetes rejects; \
+             the patch's entry merges into the one render sets, so give the other field null",
+            var.name
+        ))
+    })
 }
 
 /// The worker Deployment around a pod spec.

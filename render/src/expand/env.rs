@@ -1,7 +1,7 @@
 //! The environment contract: what every worker container is told (upstream spec section 5.4).
 //!
 //! The order is fixed, so a later variable may refer to an earlier one with `$(NAME)`.
-//! `worker.podSpec` may replace any entry by name.
+//! `worker.podSpec` may change or remove any entry by name (docs/render.md, "The podSpec merge").
 
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use serde_json::Value;

@@ -258,12 +258,13 @@ fn expand_workload<T>(
             out.push(src.diagnostic(Code::InvalidPool, resolved.field, message));
             return None;
         }
-        Err(deployment::BuildError::PodSpec(message)) => {
-            out.push(src.diagnostic(
-                Code::InvalidPodSpec,
-                "spec.worker.podSpec",
-                format!("the merged pod spec is not valid: {message}"),
-            ));
+        Err(deployment::BuildError::PodSpec { path, message }) => {
+            let field = match path.as_str() {
+                "" => "spec.worker.podSpec".to_string(),
+                p if p.starts_with('[') => format!("spec.worker.podSpec{p}"),
+                p => format!("spec.worker.podSpec.{p}"),
+            };
+            out.push(src.diagnostic(Code::InvalidPodSpec, &field, message));
             return None;
         }
     };

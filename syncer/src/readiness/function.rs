@@ -43,7 +43,7 @@ pub fn assess(
         verdict,
         status: FunctionStatus {
             active_namespaces: active,
-            managed_objects: Some(workload::managed_objects(&w)),
+            managed_objects: workload::managed_objects(&w),
             ..FunctionStatus::default()
         },
     }

@@ -17,7 +17,7 @@ pub fn assess(
     Assessment {
         verdict: workload::assess(&w, &cr.metadata, stale, children, env),
         status: PipelineStatus {
-            managed_objects: Some(workload::managed_objects(&w)),
+            managed_objects: workload::managed_objects(&w),
             ..PipelineStatus::default()
         },
     }

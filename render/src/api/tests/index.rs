@@ -165,8 +165,18 @@ fn a_minimal_index_gets_every_upstream_default() {
         },
         "metadata: {{annotations: {{}}, labels: {{}}}}"
     );
-    assert_eq!(spec.scan, Scan { threads: 8 }, "scan.threads");
-    assert_eq!(spec.search, Search { full_text: false }, "search.fullText");
+    // `scan` and `search` have no default of their own: absent, they mean their inner defaults.
+    assert_eq!(
+        (&spec.scan, &spec.search),
+        (&None, &None),
+        "scan, search: none"
+    );
+    assert_eq!(spec.scan(), Scan { threads: 8 }, "scan.threads");
+    assert_eq!(
+        spec.search(),
+        Search { full_text: false },
+        "search.fullText"
+    );
     assert_eq!(spec.snapshot, None, "snapshot: none");
 
     // Defaults inside optional blocks apply once the block is present.
@@ -278,6 +288,8 @@ fn the_index_crd_has_the_upstream_shape() {
         "spec.cache.capGiB",
         "spec.embedding",
         "spec.metadata.tags",
+        "spec.scan",
+        "spec.search",
         "spec.snapshot",
         "status.observedGeneration",
         "status.metadata",
@@ -330,8 +342,6 @@ fn a_minimal_index_serializes_to_its_defaulted_form() {
             "backend": {"distanceMetric": "cosine_distance"},
             "consistency": "eventual",
             "metadata": {"annotations": {}, "labels": {}},
-            "scan": {"threads": 8},
-            "search": {"fullText": false},
         },
     });
     assert_eq!(serde_round_trip::<Index>(&minimal()), expected);

@@ -1,9 +1,75 @@
 //! Tests of [`HevKind`], [`crds`] and [`crd_schema`].
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::super::{GROUP, HevKind, crd_schema, crds};
-use super::crd_json;
+use super::{crd_json, enum_values, node};
+
+/// A schema node without its `description`s (ours are written for users; upstream's differ).
+fn shape(node: &Value) -> Value {
+    match node {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| k.as_str() != "description")
+                .map(|(k, v)| (k.clone(), shape(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn the_crds_have_upstreams_published_defaults_where_ours_once_differed() {
+    // Pipeline and Function `status.managedObjects`: `[]` by default, never null.
+    let managed_objects = json!({
+        "default": [],
+        "items": {
+            "properties": {
+                "apiVersion": {"type": "string"},
+                "kind": {"type": "string"},
+                "name": {"type": "string"},
+            },
+            "required": ["apiVersion", "kind", "name"],
+            "type": "object",
+        },
+        "type": "array",
+    });
+    for kind in [HevKind::Pipeline, HevKind::Function] {
+        assert_eq!(
+            shape(&node(kind, "status.managedObjects")),
+            managed_objects,
+            "{kind:?}"
+        );
+    }
+    // Index `spec.scan` and `spec.search`: nullable, no default of their own; the defaults of
+    // their fields apply when they are given.
+    assert_eq!(
+        shape(&node(HevKind::Index, "spec.scan")),
+        json!({
+            "nullable": true,
+            "properties": {"threads": {"default": 8, "format": "int32", "type": "integer"}},
+            "type": "object",
+        })
+    );
+    assert_eq!(
+        shape(&node(HevKind::Index, "spec.search")),
+        json!({
+            "nullable": true,
+            "properties": {"fullText": {"default": false, "type": "boolean"}},
+            "type": "object",
+        })
+    );
+    // The newer enum values stay.
+    assert_eq!(
+        enum_values(HevKind::VectorStore, "spec.kind"),
+        ["turbopuffer", "pinecone", "search", "search-embedded"]
+    );
+    assert_eq!(
+        enum_values(HevKind::VectorStore, "spec.inboundAuth.keys[].scopes[]"),
+        ["read", "write", "admin", "mint"]
+    );
+}
 
 #[test]
 fn from_type_meta_finds_each_kind_at_its_served_version() {

@@ -265,7 +265,7 @@ fn a_minimal_pipeline_gets_every_upstream_default() {
 
     let status: PipelineStatus = serde_json::from_value(json!({})).unwrap();
     assert_eq!(status.conditions, vec![], "conditions: []");
-    assert_eq!(status.managed_objects, None);
+    assert_eq!(status.managed_objects, vec![], "managedObjects: []");
     assert_eq!(status.observed_generation, None);
 }
 
@@ -359,7 +359,6 @@ fn the_pipeline_crd_has_the_upstream_shape() {
         "spec.scaling.pool",
         "spec.scaling.warmWindowSeconds",
         "spec.sourceRef.pagination",
-        "status.managedObjects",
         "status.observedGeneration",
         "status.conditions[].reason",
         "status.conditions[].message",
@@ -373,6 +372,7 @@ fn the_pipeline_crd_has_the_upstream_shape() {
         "spec.scaling",
         "spec.paused",
         "status.conditions",
+        "status.managedObjects",
     ] {
         assert!(!is_nullable(KIND, path), "{path} is not nullable");
     }

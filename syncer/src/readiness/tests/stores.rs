@@ -1,6 +1,6 @@
 //! VectorStore and Index readiness: every reason, in ok/fail pairs.
 
-use layer_render::api::{Index, IndexStatus, VectorStore, VectorStoreStatus};
+use layer_render::api::{Index, IndexStatus, Scan, VectorStore, VectorStoreStatus};
 
 use super::{message, t, triple};
 use crate::probe::ProbeState;
@@ -255,7 +255,7 @@ fn two_indexes_on_one_backend_namespace_conflict() {
 #[test]
 fn an_index_edited_outside_render_is_stale() {
     let mut i = rendered(INDEX).index("products");
-    i.spec.scan.threads = 64;
+    i.spec.scan = Some(Scan { threads: 64 });
     let store = ready_store();
     let status = index_status(&i, &[&i], &[&store]);
     assert_eq!(

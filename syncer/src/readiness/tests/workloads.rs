@@ -89,7 +89,6 @@ fn a_rolled_out_autoscaled_pipeline_with_a_ready_scaler_is_available() {
     assert_eq!(status.observed_generation, Some(1));
     let managed: Vec<String> = status
         .managed_objects
-        .unwrap()
         .iter()
         .map(|m| format!("{} {} {}", m.api_version, m.kind, m.name))
         .collect();
@@ -534,7 +533,6 @@ fn a_push_function_lists_its_service_and_resolves_active_namespaces() {
     assert_eq!(status.active_namespaces, ["amazon-products", "events"]);
     let kinds: Vec<String> = status
         .managed_objects
-        .unwrap()
         .iter()
         .map(|m| m.kind.clone())
         .collect();
