@@ -8,6 +8,7 @@
 //! children map), child names, store resolution and pools come from `layer_render`.
 
 pub mod conditions;
+pub mod endpoint;
 pub mod function;
 pub mod index;
 pub mod infra_rules;

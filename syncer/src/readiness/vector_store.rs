@@ -4,8 +4,8 @@
 
 use layer_render::api::{VectorStore, VectorStoreStatus};
 
+use super::endpoint::{ProbeState, parse_target};
 use super::{Assessment, Reason, Verdict, stale_spec};
-use crate::probe::{ProbeState, parse_target};
 
 /// Whether the credential Secret exists, as far as the syncer can tell.
 #[derive(Clone, Debug, PartialEq, Eq)]

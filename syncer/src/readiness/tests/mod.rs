@@ -43,3 +43,28 @@ pub(crate) fn message(conditions: &[Condition]) -> String {
         .and_then(|c| c.message.clone())
         .unwrap_or_default()
 }
+
+/// Readiness is pure: no module under `readiness/` imports one that does I/O.
+#[test]
+fn readiness_imports_no_io_module() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/readiness");
+    let mut files = vec![dir.clone()];
+    let mut offenders = Vec::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for module in [
+            "probe", "client", "http", "run", "watch", "leader", "metrics", "status",
+        ] {
+            if text.contains(&format!("crate::{module}::"))
+                || text.contains(&format!("crate::{module};"))
+            {
+                offenders.push(format!("{} uses crate::{module}", path.display()));
+            }
+        }
+    }
+    assert_eq!(offenders, Vec::<String>::new());
+}

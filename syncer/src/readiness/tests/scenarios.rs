@@ -9,7 +9,7 @@ use layer_render::pools::builtin_pools;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::probe::ProbeState;
+use crate::readiness::endpoint::ProbeState;
 use crate::readiness::fixtures::*;
 use crate::readiness::infra_rules::InfraEnv;
 use crate::readiness::vector_store::SecretState;

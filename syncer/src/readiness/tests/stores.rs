@@ -3,7 +3,7 @@
 use layer_render::api::{Index, IndexStatus, Scan, VectorStore, VectorStoreStatus};
 
 use super::{message, t, triple};
-use crate::probe::ProbeState;
+use crate::readiness::endpoint::ProbeState;
 use crate::readiness::fixtures::*;
 use crate::readiness::vector_store::SecretState;
 use crate::readiness::{finish, index, vector_store};
