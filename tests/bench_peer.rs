@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 use crate::tools::{repo_root, run, tool};
 
 #[path = "../render/examples/gen/corpus.rs"]
-mod corpus;
+pub(crate) mod corpus;
 
 /// Workloads of each kind: every shape of the generator occurs (autoscale paused and not,
 /// fixed paused and not, disabled, push, podSpec, schedules on both kinds).

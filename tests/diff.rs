@@ -1,7 +1,9 @@
 //! `layer-render diff` and `layer-render check`, end to end through the binary: matching,
-//! the three formats byte for byte, Secret redaction, ignore rules, every exit code, and the
-//! example in `docs/diff.md`, which must be the real output of `tests/diff/shop/`
-//! (`UPDATE_GOLDEN=1 cargo test` rewrites it and still fails the run).
+//! the three formats byte for byte, grouping and folded hashes, the markdown budget, Secret
+//! redaction, ignore rules, reading at scale, every exit code, `check` from the provenance
+//! record, and the examples in `docs/diff.md`, which must be the real output of
+//! `tests/diff/shop/` and `tests/diff/fleet/` (`UPDATE_GOLDEN=1 cargo test` rewrites them and
+//! still fails the run).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -182,7 +184,7 @@ fn a_version_change_is_one_changed_field_not_an_add_and_a_remove() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.starts_with(
-            "0 added, 0 removed, 1 changed, 0 unchanged\n~ HorizontalPodAutoscaler/a/h: apiVersion\n"
+            "0 added, 0 removed, 1 changed, 0 unchanged\n~ HorizontalPodAutoscaler/a/h\n    apiVersion: \"autoscaling/v1\" → \"autoscaling/v2\"\n"
         ),
         "{}",
         run.stdout
@@ -204,13 +206,23 @@ fn one_field_change_is_one_changed_object_with_its_path_in_json() {
     assert_eq!(
         parsed,
         json!({
-            "summary": {"added": 0, "removed": 0, "changed": 1, "unchanged": 0},
+            "summary": {"added": 0, "removed": 0, "changed": 1, "followOn": 0, "unchanged": 0},
+            "groups": [{
+                "change": "changed",
+                "followOn": false,
+                "apiVersion": "hevlayer.com/v1alpha1",
+                "kind": "Pipeline",
+                "count": 1,
+                "examples": ["Pipeline/hev-shop/embed"],
+                "fields": [{"path": "spec.scaling.replicas.max", "change": "changed", "old": 1, "new": 4}]
+            }],
             "changes": [{
                 "change": "changed",
                 "apiVersion": "hevlayer.com/v1alpha1",
                 "kind": "Pipeline",
                 "namespace": "hev-shop",
                 "name": "embed",
+                "group": 0,
                 "fields": [{
                     "path": "spec.scaling.replicas.max",
                     "pointer": "/spec/scaling/replicas/max",
@@ -268,7 +280,8 @@ fn the_text_format_is_a_summary_then_a_unified_diff_per_object() {
         r"1 added, 1 removed, 1 changed, 1 unchanged
 + ConfigMap/shop/flags
 - Service/shop/legacy
-~ Deployment/shop/embed-worker: spec.replicas
+~ Deployment/shop/embed-worker
+    spec.replicas: 1 → 2
 
 --- /dev/null
 +++ b/ConfigMap/shop/flags
@@ -321,6 +334,11 @@ fn the_markdown_format_has_a_collapsible_section_per_object() {
         r"### layer-render diff
 
 **1 added, 1 removed, 1 changed, 1 unchanged**
+
+- added `ConfigMap/shop/flags`
+- removed `Service/shop/legacy`
+- changed `Deployment/shop/embed-worker`
+  - `spec.replicas`: `1` → `2`
 
 <details>
 <summary>added <code>ConfigMap/shop/flags</code></summary>
@@ -391,8 +409,51 @@ fn the_json_format_lists_changed_objects_and_fields() {
     "added": 1,
     "removed": 1,
     "changed": 1,
+    "followOn": 0,
     "unchanged": 1
   },
+  "groups": [
+    {
+      "change": "added",
+      "followOn": false,
+      "apiVersion": "v1",
+      "kind": "ConfigMap",
+      "count": 1,
+      "examples": [
+        "ConfigMap/shop/flags"
+      ],
+      "fields": []
+    },
+    {
+      "change": "removed",
+      "followOn": false,
+      "apiVersion": "v1",
+      "kind": "Service",
+      "count": 1,
+      "examples": [
+        "Service/shop/legacy"
+      ],
+      "fields": []
+    },
+    {
+      "change": "changed",
+      "followOn": false,
+      "apiVersion": "apps/v1",
+      "kind": "Deployment",
+      "count": 1,
+      "examples": [
+        "Deployment/shop/embed-worker"
+      ],
+      "fields": [
+        {
+          "path": "spec.replicas",
+          "change": "changed",
+          "old": 1,
+          "new": 2
+        }
+      ]
+    }
+  ],
   "changes": [
     {
       "change": "added",
@@ -400,6 +461,7 @@ fn the_json_format_lists_changed_objects_and_fields() {
       "kind": "ConfigMap",
       "namespace": "shop",
       "name": "flags",
+      "group": 0,
       "fields": []
     },
     {
@@ -408,6 +470,7 @@ fn the_json_format_lists_changed_objects_and_fields() {
       "kind": "Service",
       "namespace": "shop",
       "name": "legacy",
+      "group": 1,
       "fields": []
     },
     {
@@ -416,6 +479,7 @@ fn the_json_format_lists_changed_objects_and_fields() {
       "kind": "Deployment",
       "namespace": "shop",
       "name": "embed-worker",
+      "group": 2,
       "fields": [
         {
           "path": "spec.replicas",
@@ -568,8 +632,13 @@ fn a_changed_secret_value_shows_as_changed_but_redacted() {
     let run = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
     assert_text!(
         run.stdout,
-        r"0 added, 0 removed, 1 changed, 0 unchanged
-~ Secret/hev-shop/hf-token: data.dropped, data.fresh, data.token, metadata.annotations[kubectl.kubernetes.io/last-applied-configuration], and 1 more
+        r#"0 added, 0 removed, 1 changed, 0 unchanged
+~ Secret/hev-shop/hf-token
+    data.dropped: "<redacted>" → (none)
+    data.fresh: (none) → "<redacted>"
+    data.token: "<redacted>" → "<redacted (changed)>"
+    metadata.annotations[kubectl.kubernetes.io/last-applied-configuration]: "<redacted>" → "<redacted (changed)>"
+    stringData.user: "<redacted>" → "<redacted (changed)>"
 
 --- a/Secret/hev-shop/hf-token
 +++ b/Secret/hev-shop/hf-token
@@ -591,7 +660,7 @@ fn a_changed_secret_value_shows_as_changed_but_redacted() {
  stringData:
 -  user: <redacted>
 +  user: <redacted (changed)>
-"
+"#
     );
     let json = run_in(
         dir.path(),
@@ -718,7 +787,7 @@ fn a_kind_filter_limits_an_ignore_rule_to_that_kind() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.starts_with(
-            "0 added, 0 removed, 1 changed, 1 unchanged\n~ Service/a/w: spec.replicas\n"
+            "0 added, 0 removed, 1 changed, 1 unchanged\n~ Service/a/w\n    spec.replicas: 1 → 2\n"
         ),
         "{}",
         run.stdout
@@ -805,7 +874,7 @@ fn render_mode_renders_both_sides_with_the_same_flags() {
     let parsed: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         parsed["summary"],
-        json!({"added": 1, "removed": 0, "changed": 4, "unchanged": 1})
+        json!({"added": 1, "removed": 0, "changed": 4, "followOn": 0, "unchanged": 1})
     );
     let scaled = parsed["changes"]
         .as_array()
@@ -928,12 +997,25 @@ fn check_fails_on_a_stale_render_and_prints_the_command_that_fixes_it() {
     assert_eq!(run.code, 1, "{run:?}");
     assert_text!(
         run.stdout,
-        r"rendered is out of date: 1 added, 0 removed, 4 changed, 1 unchanged
+        r#"rendered is out of date: 1 added, 0 removed, 4 changed, 1 unchanged
 + ConfigMap/hev-shop/embed-settings
-~ Secret/hev-shop/hf-token: stringData.token
-~ Deployment/hev-shop/embed-worker: metadata.annotations[layer.hev.dev/render-hash], spec.template.spec.containers[0].resources.limits.memory, spec.template.spec.containers[0].resources.limits[nvidia.com/gpu], spec.template.spec.containers[0].resources.requests.cpu, and 6 more
-~ ScaledObject/hev-shop/embed-worker: metadata.annotations[layer.hev.dev/render-hash], spec.maxReplicaCount
-~ Pipeline/hev-shop/embed: metadata.annotations[layer.hev.dev/children], metadata.annotations[layer.hev.dev/spec-hash], spec.scaling.pool, spec.scaling.replicas.max
+~ Secret/hev-shop/hf-token
+    stringData.token: "<redacted>" → "<redacted (changed)>"
+~ Deployment/hev-shop/embed-worker
+    spec.template.spec.containers[worker].resources.limits.memory: "4Gi" → "10Gi"
+    spec.template.spec.containers[worker].resources.limits[nvidia.com/gpu]: (none) → "1"
+    spec.template.spec.containers[worker].resources.requests.cpu: "1" → "250m"
+    spec.template.spec.containers[worker].resources.requests.memory: "2Gi" → "4Gi"
+    spec.template.spec.containers[worker].resources.requests[nvidia.com/gpu]: (none) → "1"
+    spec.template.spec.nodeSelector[layer.hev.dev/compute]: "cpu" → "gpu"
+    spec.template.spec.nodeSelector[layer.hev.dev/node-role]: "worker-cpu" → "worker-gpu"
+    spec.template.spec.tolerations[key=layer.hev.dev/node-role].value: "worker-cpu" → "worker-gpu"
+    and 1 more field
+~ ScaledObject/hev-shop/embed-worker
+    spec.maxReplicaCount: 1 → 4
+~ Pipeline/hev-shop/embed
+    spec.scaling.pool: (none) → "gpu"
+    spec.scaling.replicas.max: 1 → 4
   the inputs changed since the last render
 7 file(s) differ:
   changed  hev-shop/apps_v1_Deployment_embed-worker.yaml
@@ -945,7 +1027,7 @@ fn check_fails_on_a_stale_render_and_prints_the_command_that_fixes_it() {
   changed  .layer-render.json
 Regenerate it with:
   layer-render --out rendered crs
-"
+"#
     );
     // The printed command is the fix.
     let command = run.stdout.lines().last().unwrap().trim().to_string();
@@ -990,6 +1072,89 @@ Regenerate it with:
 }
 
 #[test]
+fn check_reads_its_inputs_and_flags_from_the_record() {
+    let dir = committed_render();
+    // Rendered with a flag, from another directory: the record holds paths from the tree.
+    let run = run_in(
+        dir.path(),
+        &["--out", "deploy/rendered", "crs", "--namespace", "shop"],
+        "",
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let record =
+        std::fs::read_to_string(dir.path().join("deploy/rendered/.layer-render.json")).unwrap();
+    assert!(
+        record.contains("\"renderedWith\": {\n    \"inputs\": [\n      \"../../crs\"\n    ],\n    \"flags\": [\n      \"--namespace\",\n      \"shop\"\n    ]\n  },\n"),
+        "{record}"
+    );
+    let run = run_in(&dir.path().join("deploy"), &["check", "rendered"], "");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_text!(run.stdout, "rendered is up to date (5 objects)\n");
+    // Stale: the objects grouped, and the command with the recorded inputs and flags.
+    std::fs::copy(
+        dir.path().join("next.yaml"),
+        dir.path().join("crs/shop.yaml"),
+    )
+    .unwrap();
+    let run = run_in(dir.path(), &["check", "deploy/rendered"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.starts_with("deploy/rendered is out of date: 1 added, 0 removed, 4 changed, 1 unchanged\n+ ConfigMap/hev-shop/embed-settings\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.ends_with(
+            "Regenerate it with:\n  layer-render --namespace shop --out deploy/rendered crs\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // Flags without inputs are not the recorded ones: refused.
+    let run = run_in(dir.path(), &["check", "deploy/rendered", "--strict"], "");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_text!(
+        run.stderr,
+        "layer-render: with no PATH, check renders with the flags recorded in deploy/rendered/.layer-render.json: give the inputs too to render with other flags\n"
+    );
+    // Other inputs than the record's are a finding of their own.
+    let run = run_in(
+        dir.path(),
+        &[
+            "check",
+            "deploy/rendered",
+            "next.yaml",
+            "--namespace",
+            "shop",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("\n  the record names other inputs (../../crs) than these (../../next.yaml), relative to the tree\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn check_without_inputs_needs_a_record_that_names_them() {
+    let dir = committed_render();
+    // Rendered from stdin: nothing to render again.
+    let crs = std::fs::read_to_string(dir.path().join("crs/shop.yaml")).unwrap();
+    let run = run_in(dir.path(), &["--out", "piped", "-"], &crs);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = run_in(dir.path(), &["check", "piped"], "");
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_text!(
+        run.stderr,
+        "layer-render: no PATH given, and piped/.layer-render.json does not name the inputs (rendered from stdin, or by an older layer-render): give the inputs the tree is rendered from\n"
+    );
+    let run = run_in(dir.path(), &["check", "piped", "-"], &crs);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
 fn check_of_a_missing_directory_fails_with_everything_added() {
     let dir = committed_render();
     let run = run_in(dir.path(), &["check", "nowhere", "crs"], "");
@@ -1016,10 +1181,281 @@ fn check_exits_2_when_the_inputs_do_not_render() {
     assert_text!(run.stdout, "");
 }
 
+// === scale, budget and the full diff ===
+
+/// `n` ConfigMaps in block style, the last one's value `last`.
+fn config_maps(n: usize, last: &str) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let value = if i + 1 == n { last } else { "same" };
+        out.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n  namespace: a\ndata:\n  k: {value}\n"
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_stream_over_the_old_size_and_document_limits_diffs_without_flags() {
+    // 100,001 documents (the loader's limit per file is 100,000) and 65 MiB of comments
+    // (its size limit is 64 MiB): render writes streams like this at 13,000 workloads.
+    let comment = format!("# {}\n---\n", "x".repeat(65 * 1024 * 1024));
+    let old = format!("{comment}{}", config_maps(100_001, "old"));
+    let new = format!("{comment}{}", config_maps(100_001, "new"));
+    let dir = dir_with(&[("old.yaml", &old), ("new.yaml", &new)]);
+    let run = run_in(dir.path(), &["diff", "old.yaml", "new.yaml"], "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with(
+            "0 added, 0 removed, 1 changed, 100000 unchanged\n~ ConfigMap/a/c100000\n    data.k: \"old\" → \"new\"\n"
+        ),
+        "{}",
+        &run.stdout[..run.stdout.len().min(500)]
+    );
+    // A limit is there when asked for, and says how to raise it.
+    let run = run_in(
+        dir.path(),
+        &["diff", "--max-file-size", "1048576", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_text!(
+        run.stderr,
+        "old.yaml:1:1: error[E102]: file is larger than the limit of 1048576 bytes (raise it with --max-file-size)\nnew.yaml:1:1: error[E102]: file is larger than the limit of 1048576 bytes (raise it with --max-file-size)\nlayer-render: 2 error(s), 0 warning(s); nothing was written\n"
+    );
+}
+
+/// Old and new renders where 30 ConfigMaps change the same way and one differently.
+fn many_changes() -> tempfile::TempDir {
+    let cm = |i: usize, v: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i:02}\n  namespace: a\ndata:\n  url: {v}\n  pad: {}\n",
+            "p".repeat(200)
+        )
+    };
+    let old: String = (0..31).map(|i| cm(i, "http://a")).collect();
+    let new: String = (0..31)
+        .map(|i| cm(i, if i == 30 { "http://c" } else { "http://b" }))
+        .collect();
+    dir_with(&[("old.yaml", &old), ("new.yaml", &new)])
+}
+
+#[test]
+fn the_markdown_comment_keeps_to_its_budget_and_says_what_it_left_out() {
+    let dir = many_changes();
+    let run = run_in(
+        dir.path(),
+        &[
+            "diff", "--format", "markdown", "--budget", "2000", "old.yaml", "new.yaml",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.chars().count() <= 2000,
+        "{}",
+        run.stdout.chars().count()
+    );
+    assert!(
+        run.stdout.starts_with(
+            "### layer-render diff\n\n**0 added, 0 removed, 31 changed, 0 unchanged**\n\n- changed 30 ConfigMaps: `ConfigMap/a/c00`, `ConfigMap/a/c01`, `ConfigMap/a/c02` and 27 more\n  - `data.url`: `\"http://a\"` → `\"http://b\"`\n- changed `ConfigMap/a/c30`\n  - `data.url`: `\"http://a\"` → `\"http://c\"`\n\n<details>\n<summary>changed <code>ConfigMap/a/c00</code>"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The second section is the other group's object, not one more of the first group.
+    assert!(
+        run.stdout
+            .contains("<summary>changed <code>ConfigMap/a/c30</code>"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.ends_with(
+            " of 31 objects. The full diff: run `layer-render diff old.yaml new.yaml`.\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let last = run.stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("**Left out** to keep this comment short: the diffs of "),
+        "{last}"
+    );
+    // The default budget holds them all, and nothing is left out.
+    let run = run_in(
+        dir.path(),
+        &["diff", "--format", "markdown", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert_eq!(run.stdout.matches("<details>").count(), 31);
+    assert!(!run.stdout.contains("Left out"), "{}", run.stdout);
+    // A budget below the counts and the last line is refused.
+    let run = run_in(
+        dir.path(),
+        &["diff", "--budget", "999", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("999 is not in 1000.."),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_full_diff_goes_to_a_file_in_the_same_run() {
+    let dir = many_changes();
+    let run = run_in(
+        dir.path(),
+        &[
+            "diff",
+            "--format",
+            "markdown",
+            "--budget",
+            "2000",
+            "--full-diff",
+            "full.txt",
+            "old.yaml",
+            "new.yaml",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.ends_with(
+            " of 31 objects. The full diff: `full.txt`, written by the same run; or run `layer-render diff old.yaml new.yaml`.\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let text = run_in(
+        dir.path(),
+        &["diff", "--color", "never", "old.yaml", "new.yaml"],
+        "",
+    );
+    assert_text!(
+        std::fs::read_to_string(dir.path().join("full.txt")).unwrap(),
+        text.stdout
+    );
+    assert_eq!(text.stdout.matches("\n--- a/ConfigMap/a/").count(), 31);
+}
+
+#[test]
+fn hashes_that_follow_from_a_change_are_folded_into_it_in_every_format() {
+    let dir = dir_with(&[]);
+    let fleet = repo().join("tests/diff/fleet");
+    for (side, profile) in [("old", "old-profile.yaml"), ("new", "new-profile.yaml")] {
+        let profile = fleet.join(profile);
+        let crs = fleet.join("crs");
+        let args = [
+            "--profile",
+            profile.to_str().unwrap(),
+            "--out",
+            side,
+            crs.to_str().unwrap(),
+        ];
+        assert_eq!(run_in(dir.path(), &args, "").code, 0);
+    }
+    let run = run_in(dir.path(), &["diff", "--format", "json", "old", "new"], "");
+    assert_eq!(run.code, 1, "{run:?}");
+    let parsed: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        parsed["summary"],
+        json!({"added": 0, "removed": 0, "changed": 5, "followOn": 5, "unchanged": 10})
+    );
+    let groups: Vec<(String, u64, bool)> = parsed["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["kind"].as_str().unwrap().to_string(),
+                g["count"].as_u64().unwrap(),
+                g["followOn"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("Deployment".to_string(), 3, false),
+            ("Deployment".to_string(), 2, false),
+            ("Pipeline".to_string(), 3, true),
+            ("Function".to_string(), 2, true),
+        ]
+    );
+    // JSON still lists every changed field, the folded hashes marked.
+    let changes = parsed["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 10);
+    let worker = changes
+        .iter()
+        .find(|c| c["name"] == "embed-products-worker")
+        .unwrap();
+    assert_eq!(
+        worker["fields"],
+        json!([
+            {"path": "metadata.annotations[layer.hev.dev/render-hash]", "pointer": "/metadata/annotations/layer.hev.dev~1render-hash", "change": "changed", "old": worker["fields"][0]["old"], "new": worker["fields"][0]["new"], "derived": true},
+            {"path": "spec.template.spec.containers[worker].env[HEVLAYER_BASE_URL].value", "pointer": "/spec/template/spec/containers/0/env/0/value", "change": "changed", "old": "http://layer-gateway.layer.svc.cluster.local:8080", "new": "http://gateway.hev-gateway.svc.cluster.local:8080"}
+        ])
+    );
+    let cr = changes
+        .iter()
+        .find(|c| c["name"] == "embed-products")
+        .unwrap();
+    assert_eq!(cr["followOn"], true);
+    assert_eq!(cr["fields"][0]["derived"], true);
+    // Ignoring the workers' change leaves their hashes without a cause: they count again.
+    let run = run_in(
+        dir.path(),
+        &[
+            "diff",
+            "--format",
+            "json",
+            "--ignore",
+            "Deployment:/spec",
+            "old",
+            "new",
+        ],
+        "",
+    );
+    let parsed: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        parsed["summary"],
+        json!({"added": 0, "removed": 0, "changed": 5, "followOn": 5, "unchanged": 10})
+    );
+    assert_eq!(
+        parsed["groups"][0]["fields"][0]["path"],
+        "metadata.annotations[layer.hev.dev/render-hash]"
+    );
+}
+
 // === docs/diff.md ===
 
-const EXAMPLE_BEGIN: &str = "<!-- example: begin -->\n";
-const EXAMPLE_END: &str = "<!-- example: end -->\n";
+/// Replaces the text between `<!-- NAME: begin -->` and `<!-- NAME: end -->` in
+/// `docs/diff.md` with `actual` when `UPDATE_GOLDEN=1`, else asserts it is there.
+fn assert_doc_example(name: &str, actual: &str) {
+    let (begin_marker, end_marker) = (
+        format!("<!-- {name}: begin -->\n"),
+        format!("<!-- {name}: end -->\n"),
+    );
+    let path = repo().join("docs/diff.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let begin = doc.find(&begin_marker).unwrap() + begin_marker.len();
+    let end = doc.find(&end_marker).unwrap();
+    // A blank line on each side keeps the example's markdown apart from the markers.
+    let actual = format!("\n{actual}\n");
+    if doc[begin..end] == actual {
+        return;
+    }
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        let updated = format!("{}{actual}{}", &doc[..begin], &doc[end..]);
+        std::fs::write(&path, updated).unwrap();
+        panic!("rewrote the {name} example in docs/diff.md; review the change and run again");
+    }
+    assert_text!(doc[begin..end], actual);
+}
 
 #[test]
 fn the_markdown_example_in_the_docs_is_the_real_output() {
@@ -1036,21 +1472,41 @@ fn the_markdown_example_in_the_docs_is_the_real_output() {
         "",
     );
     assert_eq!(run.code, 1, "{run:?}");
-    let path = repo().join("docs/diff.md");
-    let doc = std::fs::read_to_string(&path).unwrap();
-    let begin = doc.find(EXAMPLE_BEGIN).unwrap() + EXAMPLE_BEGIN.len();
-    let end = doc.find(EXAMPLE_END).unwrap();
-    // A blank line on each side keeps the example's markdown apart from the markers.
-    let actual = format!("\n{}\n", run.stdout);
-    if doc[begin..end] == actual {
-        return;
+    assert_doc_example("example", &run.stdout);
+}
+
+#[test]
+fn the_grouped_examples_in_the_docs_are_the_real_output() {
+    let fleet = repo().join("tests/diff/fleet");
+    let dir = dir_with(&[]);
+    for (side, profile) in [("old", "old-profile.yaml"), ("new", "new-profile.yaml")] {
+        let profile = fleet.join(profile);
+        let crs = fleet.join("crs");
+        let run = run_in(
+            dir.path(),
+            &[
+                "--profile",
+                profile.to_str().unwrap(),
+                "--out",
+                side,
+                crs.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(run.code, 0, "{run:?}");
     }
-    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
-        let updated = format!("{}{actual}{}", &doc[..begin], &doc[end..]);
-        std::fs::write(&path, updated).unwrap();
-        panic!("rewrote the example in docs/diff.md; review the change and run again");
-    }
-    assert_text!(doc[begin..end], actual);
+    let text = run_in(dir.path(), &["diff", "--color", "never", "old", "new"], "");
+    assert_eq!(text.code, 1, "{text:?}");
+    let head: Vec<&str> = text.stdout.lines().take(9).collect();
+    assert_doc_example("fleet-text", &format!("```text\n{}\n```", head.join("\n")));
+    let markdown = run_in(
+        dir.path(),
+        &["diff", "--format", "markdown", "old", "new"],
+        "",
+    );
+    assert_eq!(markdown.code, 1, "{markdown:?}");
+    let first_section = markdown.stdout.find("</details>\n").unwrap() + "</details>\n".len();
+    assert_doc_example("fleet-markdown", &markdown.stdout[..first_section]);
 }
 
 // === properties ===
@@ -1129,7 +1585,7 @@ proptest! {
         b in value(),
         rules in prop::collection::vec(rule(), 1..3),
     ) {
-        let options = DiffOptions { ignore: rules.iter().map(|r| r.parse().unwrap()).collect() };
+        let options = DiffOptions { ignore: rules.iter().map(|r| r.parse().unwrap()).collect(), unified: None };
         let report = diff(&objects(std::slice::from_ref(&a)), &objects(std::slice::from_ref(&b)), &options).unwrap();
         // The slow, obvious answer: trim whole copies of both objects, then compare.
         let trim = |v: &Value| {

@@ -245,7 +245,7 @@ fn render_objects(objects: &[Value]) -> Rendered {
     let intended: Vec<Value> = rendered.objects.into_iter().map(|o| o.value).collect();
     let emitted = render(load(), Vec::new(), &options).objects;
     let stream = emit::stream(&emitted);
-    let tree = options.out_files(emitted, String::new());
+    let tree = options.out_files(emitted, String::new(), None);
     Rendered {
         intended,
         stream,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A plain shell recipe for any CI: check the committed render, then print the markdown diff
-# against a base revision for a review comment.
+# A plain shell recipe for any CI: check the committed render, then write the markdown diff
+# against a base revision for a review comment (layer-render-diff.md, at most 65,000
+# characters) and the full diff beside it (layer-render-diff.txt, to keep as an artifact).
 #
 # usage: render-check.sh [BASE_REV]   (default: origin/main)
 # Exit codes: 0 up to date and no difference, 1 differences to review, 2 stale render or error.
@@ -10,11 +11,10 @@ base_rev=${1:-origin/main}
 manifests=${MANIFESTS:-manifests}
 rendered=${RENDERED:-rendered}
 profile=${PROFILE:-layer-profile.yaml}
-profile_args=()
-[ -f "$profile" ] && profile_args=(--profile "$profile")
 
 # A stale committed render fails the build: regenerate it with the command check prints.
-if ! layer-render check "$rendered" "$manifests" "${profile_args[@]}"; then
+# The inputs and flags come from the tree's .layer-render.json, written by the render.
+if ! layer-render check "$rendered"; then
   exit 2
 fi
 
@@ -26,9 +26,10 @@ base_profile_args=()
 layer-render --out "$workdir/base-rendered" "$workdir/base/$manifests" "${base_profile_args[@]}"
 
 set +e
-layer-render diff "$workdir/base-rendered" "$rendered" --format markdown > layer-render-diff.md
+layer-render diff "$workdir/base-rendered" "$rendered" --format markdown \
+  --full-diff layer-render-diff.txt > layer-render-diff.md
 code=$?
 set -e
 [ "$code" -gt 1 ] && exit 2
-echo "diff written to layer-render-diff.md (exit $code)"
+echo "diff written to layer-render-diff.md, the full diff to layer-render-diff.txt (exit $code)"
 exit "$code"

@@ -5,18 +5,20 @@
 //! unified diffs all do real work. Three benches:
 //!
 //! - `diff_objects`: objects in memory to the text report (the diff itself);
-//! - `diff_streams`: two YAML streams, parsed by the loader, to the text report (what the
-//!   CLI does after reading the files);
+//! - `diff_streams`: two YAML streams, cut into documents and compared as `diff` reads them
+//!   (`diff::read`: only the documents whose text differs are parsed), to the text report;
 //! - `diff_streams_markdown`: the same to the markdown report.
 //!
 //! Run with `cargo bench -p layer-render --bench diff`. Figures: see the report of the last
 //! measurement in `docs/diff.md` ("Performance").
 
 use divan::Bencher;
+use std::sync::Arc;
+
+use layer_render::diff::markdown::MarkdownOptions;
 use layer_render::diff::text::TextOptions;
-use layer_render::diff::{DiffOptions, diff, markdown, text};
+use layer_render::diff::{DiffOptions, Item, diff, diff_items, markdown, read, text};
 use layer_render::emit::{self, Object};
-use layer_render::load::{Limits, load_str};
 use serde_json::{Value, json};
 
 const OBJECTS: usize = 10_000;
@@ -109,13 +111,9 @@ fn diff_objects(bencher: Bencher) {
     });
 }
 
-/// Parses a stream the way `diff` reads a side.
-fn parse(name: &str, stream: &str) -> Vec<Object> {
-    load_str(name, stream, &Limits::default())
-        .documents
-        .into_iter()
-        .map(|d| Object::from_value(d.root.to_json()))
-        .collect()
+/// Reads a stream the way `diff` reads a side.
+fn parse(name: &str, stream: &str) -> Vec<Item> {
+    read::items(&[(Arc::from(name), Arc::new(stream.to_string()))]).0
 }
 
 /// One YAML stream of the objects, as render writes them.
@@ -129,7 +127,11 @@ fn diff_streams(bencher: Bencher) {
     let (old, new) = (stream(&old), stream(&new));
     bencher.bench(|| {
         let (old, new) = (parse("old", &old), parse("new", &new));
-        let report = diff(&old, &new, &options()).ok();
+        let options = DiffOptions {
+            unified: Some(3),
+            ..options()
+        };
+        let report = diff_items(&old, &new, &options).ok();
         report.map(|r| text::render(&r, &TextOptions::default()))
     });
 }
@@ -140,7 +142,7 @@ fn diff_streams_markdown(bencher: Bencher) {
     let (old, new) = (stream(&old), stream(&new));
     bencher.bench(|| {
         let (old, new) = (parse("old", &old), parse("new", &new));
-        let report = diff(&old, &new, &options()).ok();
-        report.map(|r| markdown::render(&r, 3))
+        let report = diff_items(&old, &new, &options()).ok();
+        report.map(|r| markdown::render(&r, &MarkdownOptions::default()))
     });
 }

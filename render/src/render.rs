@@ -75,13 +75,19 @@ impl RenderOptions {
     }
 
     /// The files of an `--out` tree for `objects`: the layout of the engine, plus the
-    /// provenance record of what they were rendered from.
-    pub fn out_files(&self, objects: Vec<Emitted>, input_digest: String) -> Vec<(String, String)> {
+    /// provenance record of what they were rendered from (last).
+    pub fn out_files(
+        &self,
+        objects: Vec<Emitted>,
+        input_digest: String,
+        rendered_with: Option<emit::provenance::RenderedWith>,
+    ) -> Vec<(String, String)> {
         let mut files = match self.engine {
             Engine::Flux => emit::gitops::flux_tree(objects, &self.profile.gitops.flux),
             Engine::None | Engine::Argo => emit::tree(objects),
         };
-        let record = emit::provenance::Provenance::new(&files, self.digest(), input_digest);
+        let record =
+            emit::provenance::Provenance::new(&files, self.digest(), input_digest, rendered_with);
         files.push((emit::provenance::FILE.to_string(), record.to_text()));
         files
     }

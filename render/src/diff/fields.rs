@@ -1,12 +1,33 @@
 //! Field-level changes between two versions of one object: the paths a reviewer or a bot
 //! reads, such as `spec.scaling.replicas.max`.
 //!
-//! Maps are compared key by key and lists index by index. A field that is added or removed
-//! is reported once at its own path, not once per leaf below it.
+//! Maps are compared key by key. A list whose items are all maps with a unique merge key on
+//! both sides (`name`, as containers and env vars have, else `mountPath`, `devicePath`,
+//! `containerPort`, `port`, `ip`, `topologyKey`, `type` or `key`) is compared item by item by
+//! that key, and its items are named by it: `containers[worker]`, `env[HEVLAYER_BASE_URL]`,
+//! `ports[containerPort=8080]`; a move of such items is one change of the whole list. Other
+//! lists are compared index by index. A field that is added or removed is reported once at
+//! its own path, not once per leaf below it.
+
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
 use super::ChangeKind;
+
+/// The fields that name list items, most telling first (the Kubernetes patch merge keys, and
+/// `type` and `key` for lists that have none).
+const MERGE_KEYS: &[&str] = &[
+    "name",
+    "mountPath",
+    "devicePath",
+    "containerPort",
+    "port",
+    "ip",
+    "topologyKey",
+    "type",
+    "key",
+];
 
 /// One step of a field path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -15,6 +36,15 @@ pub enum Step {
     Key(String),
     /// A list index.
     Index(usize),
+    /// A list item named by its merge key.
+    Item {
+        /// The merge key, such as `name`.
+        field: String,
+        /// The item's value of it, such as `worker`.
+        value: String,
+        /// Its index: in the new list, or in the old one for a removed item.
+        index: usize,
+    },
 }
 
 /// One field that differs.
@@ -28,22 +58,26 @@ pub struct FieldChange {
     pub old: Option<Value>,
     /// The new value; `None` when removed.
     pub new: Option<Value>,
+    /// A hash that follows from other changes (see [`super::derived`]); set after the
+    /// comparison.
+    pub derived: bool,
 }
 
 impl FieldChange {
-    /// The path as diagnostics write it: `spec.containers[0].image`, with keys that are not
-    /// plain words in brackets, as in `metadata.labels[app.kubernetes.io/name]`.
+    /// The path as diagnostics write it: `spec.containers[worker].image`, with keys that are
+    /// not plain words in brackets, as in `metadata.labels[app.kubernetes.io/name]`.
     pub fn dotted(&self) -> String {
         dotted(&self.path)
     }
 
-    /// The path as a JSON pointer (RFC 6901), the form `--ignore` takes.
+    /// The path as a JSON pointer (RFC 6901), the form `--ignore` takes: list items by index.
     pub fn pointer(&self) -> String {
         pointer(&self.path)
     }
 }
 
-/// `spec.containers[0].image`; keys other than letters, digits, `-` and `_` go in brackets.
+/// `spec.containers[worker].image`; keys other than letters, digits, `-` and `_` go in
+/// brackets; an item named by `name` is `[value]`, by another key `[key=value]`.
 pub fn dotted(path: &[Step]) -> String {
     let mut out = String::new();
     for step in path {
@@ -51,6 +85,15 @@ pub fn dotted(path: &[Step]) -> String {
             Step::Index(i) => {
                 out.push('[');
                 out.push_str(&i.to_string());
+                out.push(']');
+            }
+            Step::Item { field, value, .. } => {
+                out.push('[');
+                if field != "name" {
+                    out.push_str(field);
+                    out.push('=');
+                }
+                out.push_str(value);
                 out.push(']');
             }
             Step::Key(key) if is_plain(key) => {
@@ -82,7 +125,7 @@ pub fn pointer(path: &[Step]) -> String {
     for step in path {
         out.push('/');
         match step {
-            Step::Index(i) => out.push_str(&i.to_string()),
+            Step::Index(i) | Step::Item { index: i, .. } => out.push_str(&i.to_string()),
             Step::Key(key) => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
         }
     }
@@ -113,19 +156,117 @@ fn walk(old: &Value, new: &Value, path: &mut Vec<Step>, out: &mut Vec<FieldChang
                 path.pop();
             }
         }
-        (Value::Array(a), Value::Array(b)) => {
-            for i in 0..a.len().max(b.len()) {
-                path.push(Step::Index(i));
-                one_side(a.get(i), b.get(i), path, out);
-                path.pop();
+        (Value::Array(a), Value::Array(b)) => match merge_key(a, b) {
+            Some(field) => keyed(old, new, a, b, field, path, out),
+            None => {
+                for i in 0..a.len().max(b.len()) {
+                    path.push(Step::Index(i));
+                    one_side(a.get(i), b.get(i), path, out);
+                    path.pop();
+                }
             }
+        },
+        _ => out.push(change(path, ChangeKind::Changed, Some(old), Some(new))),
+    }
+}
+
+/// Compares two lists item by item by their merge key `field`.
+fn keyed(
+    old: &Value,
+    new: &Value,
+    a: &[Value],
+    b: &[Value],
+    field: &str,
+    path: &mut Vec<Step>,
+    out: &mut Vec<FieldChange>,
+) {
+    let name = |item: &Value| item.get(field).map(item_name).unwrap_or_default();
+    let old_names: Vec<String> = a.iter().map(name).collect();
+    let new_names: Vec<String> = b.iter().map(name).collect();
+    let old_index: HashMap<&str, usize> = old_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let new_index: HashMap<&str, usize> = new_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let before = out.len();
+    // Items in the new order, then the removed ones in the old order.
+    for (index, item) in b.iter().enumerate() {
+        let value = new_names[index].clone();
+        let matched = old_index.get(value.as_str()).map(|i| &a[*i]);
+        path.push(Step::Item {
+            field: field.to_string(),
+            value,
+            index,
+        });
+        one_side(matched, Some(item), path, out);
+        path.pop();
+    }
+    for (index, item) in a.iter().enumerate() {
+        if new_index.contains_key(old_names[index].as_str()) {
+            continue;
         }
-        _ => out.push(FieldChange {
-            path: path.clone(),
-            kind: ChangeKind::Changed,
-            old: Some(old.clone()),
-            new: Some(new.clone()),
-        }),
+        path.push(Step::Item {
+            field: field.to_string(),
+            value: old_names[index].clone(),
+            index,
+        });
+        one_side(Some(item), None, path, out);
+        path.pop();
+    }
+    // The items both lists hold, in a different order: a change of the list itself.
+    let common_old = old_names
+        .iter()
+        .filter(|n| new_index.contains_key(n.as_str()));
+    let common_new = new_names
+        .iter()
+        .filter(|n| old_index.contains_key(n.as_str()));
+    if !common_old.eq(common_new) || out.len() == before {
+        out.push(change(path, ChangeKind::Changed, Some(old), Some(new)));
+    }
+}
+
+/// The merge key that names every item of both lists uniquely, if any.
+fn merge_key(a: &[Value], b: &[Value]) -> Option<&'static str> {
+    if a.is_empty() && b.is_empty() {
+        return None;
+    }
+    MERGE_KEYS.iter().copied().find(|field| {
+        [a, b].iter().all(|items| {
+            let mut names = HashSet::new();
+            items.iter().all(|item| {
+                item.get(field)
+                    .filter(|v| v.is_string() || v.is_number())
+                    .is_some_and(|v| names.insert(item_name(v)))
+            })
+        })
+    })
+}
+
+/// A merge key's value as it reads in a path: a string as it is, a number in decimal.
+fn item_name(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn change(
+    path: &[Step],
+    kind: ChangeKind,
+    old: Option<&Value>,
+    new: Option<&Value>,
+) -> FieldChange {
+    FieldChange {
+        path: path.to_vec(),
+        kind,
+        old: old.cloned(),
+        new: new.cloned(),
+        derived: false,
     }
 }
 
@@ -137,18 +278,8 @@ fn one_side(
 ) {
     match (old, new) {
         (Some(a), Some(b)) => walk(a, b, path, out),
-        (None, Some(b)) => out.push(FieldChange {
-            path: path.clone(),
-            kind: ChangeKind::Added,
-            old: None,
-            new: Some(b.clone()),
-        }),
-        (Some(a), None) => out.push(FieldChange {
-            path: path.clone(),
-            kind: ChangeKind::Removed,
-            old: Some(a.clone()),
-            new: None,
-        }),
+        (None, Some(b)) => out.push(change(path, ChangeKind::Added, None, Some(b))),
+        (Some(a), None) => out.push(change(path, ChangeKind::Removed, Some(a), None)),
         (None, None) => {}
     }
 }
@@ -178,6 +309,49 @@ mod tests {
         let old = json!({"spec": {}});
         let new = json!({"spec": {"nodeSelector": {"a": "b", "c": "d"}}});
         assert_eq!(summary(old, new), ["added spec.nodeSelector"]);
+    }
+
+    #[test]
+    fn list_items_with_a_merge_key_are_named_by_it() {
+        let old = json!({"containers": [{"name": "worker", "env": [
+            {"name": "A", "value": "1"}, {"name": "URL", "value": "http://a"}
+        ]}]});
+        let new = json!({"containers": [{"name": "worker", "env": [
+            {"name": "URL", "value": "http://b"}, {"name": "A", "value": "1"}, {"name": "B", "value": "2"}
+        ]}]});
+        let found = changes(&old, &new);
+        let listed: Vec<String> = found
+            .iter()
+            .map(|c| format!("{} {} {}", c.kind.as_str(), c.dotted(), c.pointer()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "changed containers[worker].env[URL].value /containers/0/env/0/value",
+                "added containers[worker].env[B] /containers/0/env/2",
+                "changed containers[worker].env /containers/0/env",
+            ]
+        );
+    }
+
+    #[test]
+    fn other_merge_keys_are_written_with_their_field() {
+        let old = json!({"ports": [{"containerPort": 80, "protocol": "TCP"}]});
+        let new = json!({"ports": [{"containerPort": 80, "protocol": "UDP"}]});
+        assert_eq!(
+            summary(old, new),
+            ["changed ports[containerPort=80].protocol"]
+        );
+        let old = json!({"v": [{"name": "a"}, {"name": "b"}]});
+        let new = json!({"v": [{"name": "a"}]});
+        assert_eq!(summary(old, new), ["removed v[b]"]);
+    }
+
+    #[test]
+    fn a_list_whose_names_repeat_compares_by_index() {
+        let old = json!({"t": [{"key": "a", "effect": "x"}, {"key": "a", "effect": "y"}]});
+        let new = json!({"t": [{"key": "a", "effect": "x"}, {"key": "a", "effect": "z"}]});
+        assert_eq!(summary(old, new), ["changed t[1].effect"]);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! `.layer-render.json`: what an `--out` tree was rendered from and what it holds.
 //!
 //! The renderer version, a digest of the render options (profile and flags), a digest of the
-//! input objects, and the hash of every file written. `layer-render check` reads it to tell a
-//! hand edit (a file whose content no longer has its recorded hash) from a stale render (other
-//! inputs or options). Nothing in it depends on the time, the machine or the paths the inputs
-//! were read from, so the same input gives the same file.
+//! input objects, the inputs and flags of the render (paths relative to the tree), and the
+//! hash of every file written. `layer-render check` reads it to tell a hand edit (a file whose
+//! content no longer has its recorded hash) from a stale render (other inputs or options), and
+//! to render the tree again without being told its inputs. Nothing in it depends on the time
+//! or the machine: paths are relative to the tree, so the same repository gives the same file
+//! wherever it is checked out.
 
 use std::collections::BTreeMap;
 
@@ -27,8 +29,23 @@ pub struct Provenance {
     pub options_digest: String,
     /// Digest of the input objects, independent of file names and order.
     pub input_digest: String,
+    /// The inputs and flags of the render; absent when an input was stdin, which cannot be
+    /// read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered_with: Option<RenderedWith>,
     /// Every file of the tree (but this one), to the hash of its bytes.
     pub files: BTreeMap<String, String>,
+}
+
+/// What a tree was rendered from, so that `check` can render it again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderedWith {
+    /// The input paths, relative to the tree, with `/` separators.
+    pub inputs: Vec<String>,
+    /// The flags that change the output, as command-line words; the paths among them (the
+    /// profile, `--nodepools`) relative to the tree.
+    pub flags: Vec<String>,
 }
 
 /// The digest of input documents: the sorted hashes of each object's JSON, so neither file
@@ -46,11 +63,17 @@ pub fn file_hash(text: &str) -> String {
 
 impl Provenance {
     /// The record of a tree's files.
-    pub fn new(files: &[(String, String)], options_digest: String, input_digest: String) -> Self {
+    pub fn new(
+        files: &[(String, String)],
+        options_digest: String,
+        input_digest: String,
+        rendered_with: Option<RenderedWith>,
+    ) -> Self {
         Provenance {
             renderer: format!("layer-render {}", env!("CARGO_PKG_VERSION")),
             options_digest,
             input_digest,
+            rendered_with,
             files: crate::par::map(files, |(path, text)| (path.clone(), file_hash(text)))
                 .into_iter()
                 .collect(),
@@ -70,12 +93,12 @@ impl Provenance {
     }
 
     /// Files whose content no longer has its recorded hash, and recorded files that are gone,
-    /// given the files of a tree as they are on disk now.
+    /// given the hash ([`file_hash`]) of every file of a tree as it is on disk now.
     pub fn hand_edits(&self, on_disk: &BTreeMap<String, String>) -> Vec<String> {
         let mut edited = Vec::new();
         for (path, hash) in &self.files {
             match on_disk.get(path) {
-                Some(text) if file_hash(text) == *hash => {}
+                Some(found) if found == hash => {}
                 Some(_) => edited.push(format!("{path} was edited by hand")),
                 None => edited.push(format!("{path} was removed")),
             }
@@ -114,12 +137,18 @@ mod tests {
             ("a.yaml".to_string(), "a\n".to_string()),
             ("b.yaml".to_string(), "b\n".to_string()),
         ];
-        let record = Provenance::new(&files, "o".into(), "i".into());
-        let mut disk: BTreeMap<String, String> = files.into_iter().collect();
-        assert_eq!(record.hand_edits(&disk), Vec::<String>::new());
-        disk.insert("a.yaml".into(), "changed\n".into());
-        disk.remove("b.yaml");
-        disk.insert("c.yaml".into(), "new\n".into());
+        let record = Provenance::new(&files, "o".into(), "i".into(), None);
+        let hashes = |files: Vec<(String, String)>| -> BTreeMap<String, String> {
+            files
+                .into_iter()
+                .map(|(path, text)| (path, file_hash(&text)))
+                .collect()
+        };
+        assert_eq!(record.hand_edits(&hashes(files)), Vec::<String>::new());
+        let disk = hashes(vec![
+            ("a.yaml".into(), "changed\n".into()),
+            ("c.yaml".into(), "new\n".into()),
+        ]);
         assert_eq!(
             record.hand_edits(&disk),
             [
@@ -132,8 +161,25 @@ mod tests {
 
     #[test]
     fn the_record_round_trips_through_its_text() {
-        let record = Provenance::new(&[("a.yaml".into(), "a\n".into())], "o".into(), "i".into());
+        let with = RenderedWith {
+            inputs: vec!["../crs".into()],
+            flags: vec!["--strict".into()],
+        };
+        let record = Provenance::new(
+            &[("a.yaml".into(), "a\n".into())],
+            "o".into(),
+            "i".into(),
+            Some(with),
+        );
         assert_eq!(Provenance::parse(&record.to_text()).unwrap(), record);
+        assert!(
+            record
+                .to_text()
+                .contains("\"renderedWith\": {\n    \"inputs\": [\n      \"../crs\"\n    ],\n    \"flags\": [\n      \"--strict\"\n    ]\n  },\n")
+        );
+        // A record written before the field existed still reads.
+        let old = "{\"renderer\": \"x\", \"optionsDigest\": \"o\", \"inputDigest\": \"i\", \"files\": {}}";
+        assert_eq!(Provenance::parse(old).unwrap().rendered_with, None);
         assert!(
             record
                 .to_text()

@@ -2,7 +2,9 @@
 //! must give exactly what serde-saphyr alone gives, documents, positions and diagnostics, for
 //! every fixture, the bench corpus, random YAML of every scalar style and layout, and random
 //! edits of it. Random inputs are often invalid; that is the point: the fast path must never
-//! accept what the parser rejects.
+//! accept what the parser rejects. The same inputs hold `scan.rs` to the parser: cutting a
+//! stream into documents and parsing each alone gives the documents of the whole, and an
+//! identity read from a document's lines is the one the parser finds.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -11,7 +13,8 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
-use super::{Limits, compare_readers};
+use super::{Limits, compare_readers, load_piece, load_str, scan};
+use crate::emit::Object;
 
 /// Loads `text` both ways, asserts they agree, and says whether the fast path read it.
 fn assert_same(text: &str, limits: &Limits) -> bool {
@@ -26,6 +29,47 @@ fn assert_same_named(name: &str, text: &str, limits: &Limits) -> bool {
             unreachable!("compare_readers found a difference")
         }
     }
+}
+
+/// Asserts that `scan.rs` agrees with the parser on `text`; says how many identities it read.
+fn assert_scan_agrees(name: &str, text: &str) -> usize {
+    let limits = Limits::default();
+    let whole = load_str(name, text, &limits);
+    let mut pieces_documents = Vec::new();
+    let mut pieces_fine = true;
+    let mut read = 0;
+    for piece in scan::split(text) {
+        let alone = load_piece(name, text, &piece, &limits);
+        pieces_fine &= alone.diagnostics.is_empty();
+        let body = &text[piece.body..piece.range.end];
+        // The reader vouches for the identity, not for the rest of the document: an invalid
+        // one is reported when it is parsed, and one that is the same on both sides of a diff
+        // is the same object either way.
+        if let Some(key) = scan::identity(body)
+            && alone.diagnostics.is_empty()
+        {
+            read += 1;
+            assert_eq!(alone.documents.len(), 1, "{name}:\n{body}");
+            let parsed = Object::from_value(alone.documents[0].root.to_json()).key;
+            assert_eq!(
+                parsed, key,
+                "{name}: the identity differs from the parser's:\n{body}"
+            );
+        }
+        pieces_documents.extend(alone.documents.iter().map(|d| d.root.to_json()));
+    }
+    if whole.diagnostics.is_empty() {
+        let whole_documents: Vec<_> = whole.documents.iter().map(|d| d.root.to_json()).collect();
+        assert!(
+            pieces_fine,
+            "{name}: a piece of a valid stream does not parse:\n{text}"
+        );
+        assert_eq!(
+            pieces_documents, whole_documents,
+            "{name}: the pieces hold other documents:\n{text}"
+        );
+    }
+    read
 }
 
 fn yaml_files(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
@@ -69,6 +113,7 @@ fn check_every_fixture() {
         };
         let name = file.strip_prefix(&root).unwrap().to_string_lossy();
         fast += usize::from(assert_same_named(&name, &text, &Limits::default()));
+        assert_scan_agrees(&name, &text);
     }
     // Most fixtures are plain manifests: the fast path must read them, or this test is moot.
     assert!(
@@ -89,7 +134,131 @@ fn the_bench_corpus_takes_the_fast_path() {
             assert_same_named(&name, &text, &Limits::default()),
             "{name} left the fast path"
         );
+        assert_scan_agrees(&name, &text);
     }
+}
+
+#[test]
+fn every_identity_of_a_render_is_read_without_parsing() {
+    // What diff and check read at scale: render's own output, a stream and an --out tree.
+    let corpus = corpus::generate(20);
+    let documents: Vec<crate::load::Document> = corpus
+        .files
+        .iter()
+        .flat_map(|(name, text)| load_str(name, text, &Limits::default()).documents)
+        .collect();
+    let rendered = crate::render::render(
+        documents,
+        Vec::new(),
+        &crate::render::RenderOptions::default(),
+    );
+    assert_eq!(rendered.diagnostics, vec![]);
+    let stream = crate::emit::stream(&rendered.objects);
+    let pieces = scan::split(&stream);
+    assert_eq!(pieces.len(), rendered.objects.len());
+    for (piece, object) in pieces.iter().zip(&rendered.objects) {
+        assert_eq!(
+            scan::identity(&stream[piece.body..piece.range.end]).as_ref(),
+            Some(&object.key)
+        );
+        assert_eq!(&stream[piece.body..piece.range.end], object.yaml);
+    }
+    assert_eq!(
+        assert_scan_agrees("stream.yaml", &stream),
+        rendered.objects.len()
+    );
+}
+
+/// Spellings of an identity field: plain, quoted, and the ones the parser reads otherwise.
+const IDENTITY_VALUES: &[&str] = &[
+    "web",
+    "apps/v1",
+    "v1",
+    "'quoted'",
+    "\"double\"",
+    "a.b-c_d",
+    "123",
+    "true",
+    "null",
+    "~",
+    "'it''s'",
+    "\"tab\\t\"",
+    "a b",
+    "a #c",
+    "ConfigMapList",
+    "&a x",
+    "*a",
+    "!!str x",
+    "{}",
+    "[a]",
+    "",
+    "'",
+    "a:b",
+    "0x1F",
+    "1e3",
+    "Yes",
+    "é",
+];
+
+/// One spelling of an identity field: mostly a plain name, sometimes any of the others.
+fn identity_value(plain: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+    prop_oneof![3 => prop::sample::select(plain), 1 => prop::sample::select(IDENTITY_VALUES)]
+}
+
+/// A manifest-shaped document: apiVersion, kind and metadata in any order and spelling, a
+/// `spec` of random trees, and now and then a key twice.
+fn manifest() -> impl Strategy<Value = String> {
+    (
+        identity_value(&["v1", "apps/v1", "keda.sh/v1alpha1"]),
+        identity_value(&["ConfigMap", "Deployment", "Pipeline"]),
+        identity_value(&["web", "embed-worker", "a.b"]),
+        prop::option::of(identity_value(&["shop", "hev-shop"])),
+        0usize..5,
+        0usize..6,
+        prop::collection::vec(tree(), 0..2),
+        0u8..12,
+    )
+        .prop_map(|(api, kind, name, namespace, shape, order, spec, twice)| {
+            let pad = " ".repeat(shape.max(1));
+            let metadata = match shape {
+                0 => format!("metadata: {{name: {name}}}\n"),
+                _ => {
+                    let mut m =
+                        format!("metadata:\n{pad}labels:\n{pad}  name: x\n{pad}name: {name}\n");
+                    if let Some(ns) = namespace {
+                        m.push_str(&format!("{pad}namespace: {ns}\n"));
+                    }
+                    if shape == 4 {
+                        m.push_str(&format!("{pad}finalizers:\n{pad}- name: y\n"));
+                    }
+                    m
+                }
+            };
+            let mut parts = vec![
+                format!("apiVersion: {api}\n"),
+                format!("kind: {kind}\n"),
+                metadata,
+            ];
+            parts.rotate_left(order % 3);
+            if order >= 3 {
+                parts.swap(0, 1);
+            }
+            if twice == 0 {
+                parts.push(format!("kind: {kind}\n"));
+            }
+            let mut writer = Writer {
+                out: parts.concat(),
+            };
+            for tree in &spec {
+                writer.out.push_str("spec:\n");
+                writer.block(tree, 2, true);
+            }
+            writer.out
+        })
+}
+
+fn manifests() -> impl Strategy<Value = String> {
+    prop::collection::vec(manifest(), 1..4).prop_map(|docs| format!("---\n{}", docs.join("---\n")))
 }
 
 #[test]
@@ -806,6 +975,20 @@ proptest! {
     }
 
     #[test]
+    fn random_yaml_is_cut_and_identified_as_the_parser_reads_it(text in documents()) {
+        assert_scan_agrees("in.yaml", &text);
+    }
+
+    #[test]
+    fn random_manifests_are_cut_and_identified_as_the_parser_reads_them(
+        text in manifests(),
+        edits in prop::collection::vec(edit(), 0..3),
+    ) {
+        let text = edits.iter().fold(text, |text, e| apply(&text, e));
+        assert_scan_agrees("in.yaml", &text);
+    }
+
+    #[test]
     fn random_yaml_under_tight_limits_loads_the_same_both_ways(
         text in documents(),
         depth in 1usize..12,
@@ -828,4 +1011,20 @@ fn random_yaml_mostly_takes_the_fast_path() {
         fast += usize::from(assert_same(&text, &Limits::default()));
     }
     assert!(fast >= 100, "the fast path read {fast} of 500");
+}
+
+#[test]
+fn random_manifests_often_have_their_identity_read() {
+    // Without this, an identity reader that gave up on everything would pass the test above.
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = manifests();
+    let read: usize = (0..500)
+        .map(|_| {
+            assert_scan_agrees(
+                "in.yaml",
+                &strategy.new_tree(&mut runner).unwrap().current(),
+            )
+        })
+        .sum();
+    assert!(read >= 250, "read {read} identities in 500 streams");
 }

@@ -16,10 +16,12 @@ mod differential;
 mod fast;
 mod full;
 pub mod node;
+pub mod scan;
 pub mod walk;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use node::{Key, Node, NodeValue, Pos};
 pub use walk::LoadRestrictor;
@@ -120,9 +122,9 @@ enum Source {
     Unreadable(Box<Diagnostic>),
 }
 
-/// Loads every path. `-` reads stdin. Files parse on every core; documents and diagnostics
-/// come back in the order of the paths and of the files in each directory.
-pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
+/// The sources of `paths`, in order: stdin, the files of each path (directories walked), and
+/// what could not be walked.
+fn sources(paths: &[PathBuf], limits: &Limits) -> Vec<Source> {
     let mut sources = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -138,33 +140,128 @@ pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
                 .map(|d| Source::Unreadable(Box::new(d))),
         );
     }
-    let parts = crate::par::map_coarse(&sources, |source| match source {
+    sources
+}
+
+/// The name and bytes of one source, at most one byte over the size limit.
+fn read_source(source: &Source, limits: &Limits) -> Result<(String, Vec<u8>), Diagnostic> {
+    let mut bytes = Vec::new();
+    match source {
         Source::Stdin => {
-            let mut bytes = Vec::new();
             let read = std::io::stdin()
                 .lock()
-                .take(limits.max_file_bytes + 1)
+                .take(limits.max_file_bytes.saturating_add(1))
                 .read_to_end(&mut bytes);
             match read {
-                Ok(_) => load_bytes("-", &bytes, limits),
-                Err(err) => Loaded {
-                    documents: Vec::new(),
-                    diagnostics: vec![Diagnostic::new(
-                        Code::Io,
-                        format!("cannot read stdin: {err}"),
-                    )],
-                },
+                Ok(_) => Ok(("-".to_string(), bytes)),
+                Err(err) => Err(Diagnostic::new(
+                    Code::Io,
+                    format!("cannot read stdin: {err}"),
+                )),
             }
         }
-        Source::File(file) => load_file(file, limits),
-        Source::Unreadable(diagnostic) => Loaded {
+        Source::File(path) => {
+            let read =
+                std::fs::File::open(path).and_then(|file| read_file(file, limits, &mut bytes));
+            match read {
+                Ok(_) => Ok((display(path), bytes)),
+                Err(err) => Err(*io_error(path, &err)),
+            }
+        }
+        Source::Unreadable(diagnostic) => Err((**diagnostic).clone()),
+    }
+}
+
+/// The bytes of an open file, at most one over the size limit. A small file (most of an
+/// `--out` tree's 78,000) is read without asking its size; a large one is sized up front, as
+/// growing a 90 MB buffer by doubling would copy it over and over.
+fn read_file(file: std::fs::File, limits: &Limits, bytes: &mut Vec<u8>) -> std::io::Result<usize> {
+    const SMALL: usize = 64 * 1024;
+    thread_local! {
+        static FIRST: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; SMALL]);
+    }
+    let mut limited = file.take(limits.max_file_bytes.saturating_add(1));
+    let filled = FIRST.with_borrow_mut(|first| -> std::io::Result<usize> {
+        let mut filled = 0;
+        while filled < first.len() {
+            match limited.read(&mut first[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        if filled < first.len() {
+            bytes.extend_from_slice(&first[..filled]);
+        } else {
+            let len = limited.get_ref().metadata().map_or(0, |m| m.len());
+            let cap = len.min(limits.max_file_bytes).saturating_add(1);
+            bytes.reserve_exact(usize::try_from(cap).unwrap_or(SMALL));
+            bytes.extend_from_slice(first);
+        }
+        Ok(filled)
+    })?;
+    if filled < SMALL {
+        return Ok(filled);
+    }
+    limited.read_to_end(bytes).map(|n| n + filled)
+}
+
+/// Loads every path. `-` reads stdin. Files parse on every core; documents and diagnostics
+/// come back in the order of the paths and of the files in each directory.
+pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
+    let sources = sources(paths, limits);
+    let parts = crate::par::map_coarse(&sources, |source| match read_source(source, limits) {
+        Ok((name, bytes)) => load_bytes(&name, &bytes, limits),
+        Err(diagnostic) => Loaded {
             documents: Vec::new(),
-            diagnostics: vec![(**diagnostic).clone()],
+            diagnostics: vec![diagnostic],
         },
     });
     let mut loaded = Loaded::default();
     for part in parts {
         loaded.extend(part);
+    }
+    loaded
+}
+
+/// A file's name as the user gave it, and its text.
+pub type FileText = (Arc<str>, Arc<String>);
+
+/// The name and text of every file that [`load_paths`] would read, unparsed, for callers
+/// that cut documents themselves (`diff` and `check`, see [`scan`]); with every problem found.
+pub fn read_texts(paths: &[PathBuf], limits: &Limits) -> (Vec<FileText>, Vec<Diagnostic>) {
+    let sources = sources(paths, limits);
+    let read = crate::par::map_coarse(&sources, |source| {
+        let (name, bytes) = read_source(source, limits)?;
+        let text = text_of(&name, bytes, limits)?;
+        Ok((Arc::from(name), Arc::new(text)))
+    });
+    let mut texts = Vec::with_capacity(read.len());
+    let mut diagnostics = Vec::new();
+    for result in read {
+        match result {
+            Ok(text) => texts.push(text),
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    (texts, diagnostics)
+}
+
+/// Parses one document cut from a file's text by [`scan::split`], as if it were the only one
+/// in the file: `limits` apply to it alone. Diagnostics carry the file's line numbers;
+/// positions in the tree count from the piece's first line.
+pub fn load_piece(name: &str, text: &str, piece: &scan::Piece, limits: &Limits) -> Loaded {
+    let mut loaded = load_str(
+        name,
+        text.get(piece.range.clone()).unwrap_or_default(),
+        limits,
+    );
+    let shift = piece.line.saturating_sub(1);
+    for diagnostic in &mut loaded.diagnostics {
+        if let Some(span) = &mut diagnostic.span {
+            span.line += shift;
+        }
     }
     loaded
 }
@@ -187,52 +284,48 @@ pub(crate) fn io_error(path: &Path, err: &std::io::Error) -> Box<Diagnostic> {
     ))
 }
 
-fn load_file(path: &Path, limits: &Limits) -> Loaded {
-    let name = display(path);
-    let mut loaded = Loaded::default();
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(err) => {
-            loaded.diagnostics.push(*io_error(path, &err));
-            return loaded;
-        }
-    };
-    let mut bytes = Vec::new();
-    if let Err(err) = file.take(limits.max_file_bytes + 1).read_to_end(&mut bytes) {
-        loaded.diagnostics.push(*io_error(path, &err));
-        return loaded;
-    }
-    load_bytes(&name, &bytes, limits)
-}
-
 /// Parses the bytes of one file. Pure: no I/O.
 pub fn load_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Loaded {
-    let mut loaded = Loaded::default();
-    if bytes.len() as u64 > limits.max_file_bytes {
-        loaded.diagnostics.push(
-            Diagnostic::new(
-                Code::ResourceLimit,
-                format!(
-                    "file is larger than the limit of {} bytes (raise it with --max-file-size)",
-                    limits.max_file_bytes
-                ),
-            )
-            .at(Span::new(name, 1, 1)),
-        );
-        return loaded;
+    let checked = size_problem(name, bytes.len(), limits).map_or_else(
+        || std::str::from_utf8(bytes).map_err(|err| utf8_problem(name, bytes, err.valid_up_to())),
+        Err,
+    );
+    match checked {
+        Ok(text) => load_str(name, text, limits),
+        Err(diagnostic) => Loaded {
+            documents: Vec::new(),
+            diagnostics: vec![diagnostic],
+        },
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(err) => {
-            let (line, column) = line_col(bytes, err.valid_up_to());
-            loaded.diagnostics.push(
-                Diagnostic::new(Code::InvalidUtf8, "file is not valid UTF-8")
-                    .at(Span::new(name, line, column)),
-            );
-            return loaded;
-        }
-    };
-    load_str(name, text, limits)
+}
+
+/// The text of a file's bytes, or why it has none: over the size limit, or not UTF-8.
+fn text_of(name: &str, bytes: Vec<u8>, limits: &Limits) -> Result<String, Diagnostic> {
+    if let Some(problem) = size_problem(name, bytes.len(), limits) {
+        return Err(problem);
+    }
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = err.utf8_error().valid_up_to();
+        utf8_problem(name, err.as_bytes(), valid)
+    })
+}
+
+fn size_problem(name: &str, len: usize, limits: &Limits) -> Option<Diagnostic> {
+    (len as u64 > limits.max_file_bytes).then(|| {
+        Diagnostic::new(
+            Code::ResourceLimit,
+            format!(
+                "file is larger than the limit of {} bytes (raise it with --max-file-size)",
+                limits.max_file_bytes
+            ),
+        )
+        .at(Span::new(name, 1, 1))
+    })
+}
+
+fn utf8_problem(name: &str, bytes: &[u8], valid_up_to: usize) -> Diagnostic {
+    let (line, column) = line_col(bytes, valid_up_to);
+    Diagnostic::new(Code::InvalidUtf8, "file is not valid UTF-8").at(Span::new(name, line, column))
 }
 
 /// 1-based line and column of a byte offset.

@@ -112,22 +112,24 @@ impl Walker<'_> {
                 return;
             }
         };
+        // The type comes with the entry on most file systems, which saves a stat per file
+        // in a tree of 78,000.
         let mut names = Vec::new();
         for entry in entries {
             match entry {
-                Ok(entry) => names.push(entry.file_name()),
+                Ok(entry) => names.push((entry.file_name(), entry.file_type().ok())),
                 Err(err) => walked.diagnostics.push(*io_error(dir, &err)),
             }
         }
-        names.sort();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
         let real_dir = chain.last().map_or(self.real_root, PathBuf::as_path);
-        for name in names {
+        for (name, file_type) in names {
             let name_str = name.to_string_lossy();
             if name_str.starts_with('.') {
                 continue;
             }
             let path = dir.join(&name);
-            match self.entry(&path, &real_dir.join(&name), &name_str, chain) {
+            match self.entry(&path, file_type, &real_dir.join(&name), &name_str, chain) {
                 Ok(Entry::File) => walked.files.push(path),
                 Ok(Entry::Dir(real)) => {
                     let mut inner = chain.to_vec();
@@ -140,17 +142,24 @@ impl Walker<'_> {
         }
     }
 
-    /// Classifies `path`, whose real location would be `real` if it is not a link.
+    /// Classifies `path` (of `file_type`, when the directory listing told it), whose real
+    /// location would be `real` if it is not a link.
     fn entry(
         &self,
         path: &Path,
+        file_type: Option<std::fs::FileType>,
         real: &Path,
         name: &str,
         chain: &[PathBuf],
     ) -> Result<Entry, Diagnostic> {
-        let meta = std::fs::symlink_metadata(path).map_err(|e| *io_error(path, &e))?;
-        if !meta.file_type().is_symlink() {
-            return Ok(if meta.is_dir() {
+        let file_type = match file_type {
+            Some(file_type) => file_type,
+            None => std::fs::symlink_metadata(path)
+                .map_err(|e| *io_error(path, &e))?
+                .file_type(),
+        };
+        if !file_type.is_symlink() {
+            return Ok(if file_type.is_dir() {
                 Entry::Dir(real.to_path_buf())
             } else {
                 self.file(name)

@@ -3,7 +3,7 @@
 //! `Cli` is what clap parses; [`RenderArgs::options`] turns it into the library's validated
 //! `RenderOptions` before any work starts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use layer_render::load::{Limits, LoadRestrictor};
@@ -101,6 +101,72 @@ impl InputArgs {
             ..Limits::default()
         }
     }
+
+    /// The flags that change what a render writes, as command-line words, defaults left out;
+    /// `path` writes a path. (`--format` only changes how diagnostics print.)
+    pub fn words(&self, path: impl Fn(&Path) -> String) -> Vec<String> {
+        // Exhaustive, so a new input flag fails to compile until it is carried over here.
+        let InputArgs {
+            profile,
+            namespace,
+            strict,
+            format: _,
+            max_file_size,
+            nodepools,
+            allow_unschedulable,
+            gitops,
+            load_restrictor,
+        } = self;
+        let mut words = Vec::new();
+        if let Some(profile) = profile {
+            words.push("--profile".into());
+            words.push(path(profile));
+        }
+        if namespace != "default" {
+            words.push("--namespace".into());
+            words.push(namespace.clone());
+        }
+        if *strict {
+            words.push("--strict".into());
+        }
+        if *max_file_size != Limits::default().max_file_bytes {
+            words.push("--max-file-size".into());
+            words.push(max_file_size.to_string());
+        }
+        for file in nodepools {
+            words.push("--nodepools".into());
+            words.push(path(file));
+        }
+        if *allow_unschedulable {
+            words.push("--allow-unschedulable".into());
+        }
+        if *load_restrictor != LoadRestrictor::RootOnly {
+            words.push("--load-restrictor".into());
+            words.push(value_name(load_restrictor));
+        }
+        if let Some(engine) = gitops {
+            words.push("--gitops".into());
+            words.push(value_name(engine));
+        }
+        words
+    }
+}
+
+/// The name a flag value is written with on the command line.
+fn value_name(value: &impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// The render flags alone, to read back the words of [`InputArgs::words`].
+#[derive(Debug, Parser)]
+#[command(name = "layer-render", no_binary_name = true)]
+pub struct RecordedFlags {
+    /// Input flags.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// The default action: render.

@@ -2,29 +2,34 @@
 //!
 //! `diff` reads two renders (stream files, `--out` directories, stdin, or with `--render` the
 //! inputs of two renders), compares them with [`layer_render::diff`] and prints the report;
-//! exit 0 when equal, 1 when they differ, 2 on bad input. `check` renders its inputs the way
-//! the default action would and compares the result with a committed `--out` directory, both
-//! object by object (for the summary) and byte by byte (a reformatted or hand-added file also
-//! makes it stale); exit 1 prints the command that regenerates the directory. Files and
-//! directories whose names start with `.` are not compared, like the loader skips them.
+//! exit 0 when equal, 1 when they differ, 2 on bad input. Each side is read as document texts
+//! ([`diff::read`]): a document whose text is the same on both sides is never parsed.
+//! `check` renders its inputs (by default the ones its tree's provenance record names) the
+//! way the default action would and compares the result with a committed `--out` directory,
+//! both object by object (for the grouped summary) and byte by byte (a reformatted or
+//! hand-added file also makes it stale); exit 1 prints the command that regenerates the
+//! directory. Files and directories whose names start with `.` are not compared, like the
+//! loader skips them.
 
-use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
 use layer_render::diagnostic::{Code, Diagnostic};
-use layer_render::diff::{self, DiffOptions, IgnoreRule, text::TextOptions};
-use layer_render::emit::{self, Object};
+use layer_render::diff::markdown::{self, MarkdownOptions};
+use layer_render::diff::{self, DiffOptions, IgnoreRule, Item, read, text::TextOptions};
+use layer_render::emit;
 use layer_render::load::walk::{self, Select};
 use layer_render::load::{self, Limits, LoadRestrictor};
-use layer_render::render::{RenderOptions, render, render_json};
+use layer_render::render::{RenderOptions, render};
 
 use crate::cli::{Format, InputArgs};
-use crate::{EXIT_INVALID, load_nodepools, load_profile, print_stdout, report};
+use crate::{EXIT_INVALID, load_nodepools, load_profile, print_stdout, record, report};
 
 /// Exit code when the renders differ or the committed directory is stale.
 const EXIT_DIFFERENT: u8 = 1;
@@ -32,12 +37,13 @@ const EXIT_DIFFERENT: u8 = 1;
 /// How `diff` prints its report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum DiffFormat {
-    /// A summary, then a unified diff per object.
+    /// The counts, the groups of changes, then a unified diff per object.
     #[default]
     Text,
-    /// A collapsible section per object, for a review comment.
+    /// A review comment within --budget characters: the counts, the groups, then a
+    /// collapsible section per object while there is room.
     Markdown,
-    /// The counts and the changed objects with their changed field paths.
+    /// The counts, the groups and every changed object with its changed field paths.
     Json,
 }
 
@@ -69,6 +75,13 @@ pub struct DiffArgs {
     /// The output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+    /// With --format markdown: the most characters the comment may have (at least 1000).
+    #[arg(long, value_name = "CHARS", default_value_t = markdown::DEFAULT_BUDGET as u64,
+          value_parser = clap::value_parser!(u64).range(markdown::MIN_BUDGET as u64..))]
+    pub budget: u64,
+    /// Also write the full diff (the text format, every object, no colour) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub full_diff: Option<PathBuf>,
     /// Colour the text format: auto (a terminal without NO_COLOR), always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -88,9 +101,10 @@ pub struct DiffArgs {
     /// With --render: treat warnings as errors.
     #[arg(long, requires = "render")]
     pub strict: bool,
-    /// Largest input file, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
-    pub max_file_size: u64,
+    /// Largest file of OLD and NEW, in bytes. Default: no limit (the parser's limits still
+    /// bound each document); with --render, the render's own limit of 64 MiB per input file.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
     /// Where symlinks inside OLD and NEW may lead: `root-only` or `none` (see render's flag).
     #[arg(long, value_enum, value_name = "RESTRICTOR", default_value_t = LoadRestrictor::RootOnly)]
     pub load_restrictor: LoadRestrictor,
@@ -102,8 +116,9 @@ pub struct CheckArgs {
     /// The committed --out directory.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// The inputs it is rendered from: files, directories or - for stdin.
-    #[arg(value_name = "PATH", required = true)]
+    /// The inputs it is rendered from: files, directories or - for stdin. Default: the inputs
+    /// and render flags recorded in DIR/.layer-render.json.
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Input flags, as for rendering.
     #[command(flatten)]
@@ -119,6 +134,8 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
         new,
         render: render_first,
         format,
+        budget,
+        full_diff,
         color,
         ignore,
         context,
@@ -135,18 +152,13 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
         DiffFormat::Json => Format::Json,
         DiffFormat::Text | DiffFormat::Markdown => Format::Text,
     };
-    let limits = Limits {
-        max_file_bytes: max_file_size,
-        load_restrictor,
-        ..Limits::default()
-    };
-    let (old_objects, new_objects, diagnostics) = if render_first {
+    let (old_items, new_items, diagnostics) = if render_first {
         let input = InputArgs {
             profile,
             namespace,
             strict,
             format: diagnostics_format,
-            max_file_size,
+            max_file_size: max_file_size.unwrap_or(Limits::default().max_file_bytes),
             nodepools: Vec::new(),
             allow_unschedulable: false,
             gitops: None,
@@ -159,8 +171,14 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_INVALID));
             }
         };
+        let limits = input.limits();
         both_sides(&old, &new, |side| rendered_side(side, &options, &limits))
     } else {
+        let limits = Limits {
+            max_file_bytes: max_file_size.unwrap_or(u64::MAX),
+            load_restrictor,
+            ..Limits::default()
+        };
         both_sides(&old, &new, |side| loaded_side(side, &limits))
     };
     // Both sides are read before deciding, so every problem shows in one run.
@@ -170,35 +188,107 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Ok(ExitCode::from(EXIT_INVALID));
     }
-    let options = DiffOptions { ignore };
-    let result = diff::diff(&old_objects, &new_objects, &options)
-        .with_context(|| format!("cannot compare {} with {}", old.display(), new.display()))?;
-    // The process ends right after printing; freeing two large renders node by node would
-    // cost more than the comparison (about 65 ms at 10,000 objects a side), so leave it to
-    // the operating system.
-    std::mem::forget((old_objects, new_objects));
-    let out = match format {
-        DiffFormat::Text => diff::text::render(
-            &result,
-            &TextOptions {
+    // The text format shows every object's diff: make them while each pair is parsed.
+    let every_diff = format == DiffFormat::Text || full_diff.is_some();
+    let options = DiffOptions {
+        ignore,
+        unified: every_diff.then_some(context),
+    };
+    let result = match diff::diff_items(&old_items, &new_items, &options) {
+        Ok(result) => result,
+        Err(diff::Error::Unreadable(diagnostics)) => {
+            report(&diagnostics, diagnostics_format)?;
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+        Err(err) => {
+            return Err(err).with_context(|| {
+                format!("cannot compare {} with {}", old.display(), new.display())
+            });
+        }
+    };
+    if let Some(file) = &full_diff {
+        let plain = TextOptions {
+            context,
+            color: false,
+        };
+        let written = std::fs::File::create(file).and_then(|f| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
+            diff::text::write(&result, &plain, &mut out)?;
+            out.flush()
+        });
+        written.with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    match format {
+        DiffFormat::Text => {
+            let options = TextOptions {
                 context,
                 color: use_color(color),
-            },
-        ),
-        DiffFormat::Markdown => diff::markdown::render(&result, context),
-        DiffFormat::Json => diff::json::render(&result),
-    };
-    print_stdout(&out)?;
-    Ok(exit_for(result.is_empty()))
+            };
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            diff::text::write(&result, &options, &mut out)?;
+            out.flush()?;
+        }
+        DiffFormat::Markdown => {
+            let how = full_diff_hint(
+                &old,
+                &new,
+                render_first,
+                &options.ignore,
+                full_diff.as_deref(),
+            );
+            let options = MarkdownOptions {
+                context,
+                budget: usize::try_from(budget).unwrap_or(usize::MAX),
+                full_diff: how,
+            };
+            print_stdout(&markdown::render(&result, &options))?;
+        }
+        DiffFormat::Json => {
+            print_stdout(&diff::json::render(&result))?;
+        }
+    }
+    let same = result.is_empty();
+    // The process ends right after printing; freeing two large renders piece by piece would
+    // only add time, so leave it to the operating system.
+    std::mem::forget((old_items, new_items, result));
+    Ok(exit_for(same))
 }
 
-/// Reads both sides, the old one on a second thread: parsing dominates a large diff, and the
-/// two sides are independent. Diagnostics come old side first.
-fn both_sides<F>(old: &Path, new: &Path, read: F) -> (Vec<Object>, Vec<Object>, Vec<Diagnostic>)
+/// How to get the full diff, for the last line of a comment that left something out.
+fn full_diff_hint(
+    old: &Path,
+    new: &Path,
+    render_first: bool,
+    ignore: &[IgnoreRule],
+    file: Option<&Path>,
+) -> String {
+    let mut words = vec!["layer-render".to_string(), "diff".to_string()];
+    if render_first {
+        words.push("--render".into());
+    }
+    for rule in ignore {
+        words.push("--ignore".into());
+        words.push(quote(&rule.to_string()));
+    }
+    words.push(quote(&path_word(old)));
+    words.push(quote(&path_word(new)));
+    let command = format!("run {}", markdown::code(&words.join(" ")));
+    match file {
+        Some(file) => format!(
+            "{}, written by the same run; or {command}",
+            markdown::code(&file.display().to_string())
+        ),
+        None => command,
+    }
+}
+
+/// Reads both sides, the old one on a second thread: the two sides are independent.
+/// Diagnostics come old side first.
+fn both_sides<F>(old: &Path, new: &Path, read: F) -> (Vec<Item>, Vec<Item>, Vec<Diagnostic>)
 where
-    F: Fn(&Path) -> (Vec<Object>, Vec<Diagnostic>) + Sync,
+    F: Fn(&Path) -> (Vec<Item>, Vec<Diagnostic>) + Sync,
 {
-    let ((old_objects, mut diagnostics), (new_objects, found)) = std::thread::scope(|scope| {
+    let ((old_items, mut diagnostics), (new_items, found)) = std::thread::scope(|scope| {
         let old_side = scope.spawn(|| read(old));
         let new_side = read(new);
         // A panic on the old side's thread is a bug; surface it as one rather than hide it.
@@ -208,7 +298,7 @@ where
         (old_side, new_side)
     });
     diagnostics.extend(found);
-    (old_objects, new_objects, diagnostics)
+    (old_items, new_items, diagnostics)
 }
 
 fn is_stdin(path: &Path) -> bool {
@@ -250,51 +340,31 @@ fn render_options(input: &InputArgs) -> Result<RenderOptions, Vec<Diagnostic>> {
     })
 }
 
-/// One side read as rendered objects, with every problem found.
-fn loaded_side(path: &Path, limits: &Limits) -> (Vec<Object>, Vec<Diagnostic>) {
-    let loaded = load::load_paths(&[path.to_path_buf()], limits);
-    let mut diagnostics = loaded.diagnostics;
-    let mut objects = Vec::with_capacity(loaded.documents.len());
-    for document in loaded.documents {
-        // Without a kind and a name there is nothing to match the object on.
-        let missing = if document.kind().is_none_or(str::is_empty) {
-            Some((
-                Code::MissingTypeMeta,
-                "kind",
-                "kind is required to match objects",
-            ))
-        } else if document.name().is_none_or(str::is_empty) {
-            Some((
-                Code::InvalidName,
-                "metadata.name",
-                "metadata.name is required to match objects",
-            ))
-        } else {
-            None
-        };
-        if let Some((code, field, message)) = missing {
-            let steps: Vec<String> = field.split('.').map(str::to_string).collect();
-            diagnostics.push(
-                Diagnostic::new(code, message)
-                    .at(document.span_of(&steps))
-                    .field(field),
-            );
-            continue;
-        }
-        objects.push(Object::from_value(document.root.to_json()));
-    }
-    (objects, diagnostics)
+/// One side read as document texts, with every problem found.
+fn loaded_side(path: &Path, limits: &Limits) -> (Vec<Item>, Vec<Diagnostic>) {
+    let (texts, mut diagnostics) = load::read_texts(&[path.to_path_buf()], limits);
+    let (items, found) = read::items(&texts);
+    diagnostics.extend(found);
+    (items, diagnostics)
 }
 
-/// One side rendered from its inputs.
+/// One side rendered from its inputs: its objects' YAML, as render writes it.
 fn rendered_side(
     path: &Path,
     options: &RenderOptions,
     limits: &Limits,
-) -> (Vec<Object>, Vec<Diagnostic>) {
+) -> (Vec<Item>, Vec<Diagnostic>) {
     let loaded = load::load_paths(&[path.to_path_buf()], limits);
-    let rendered = render_json(loaded.documents, loaded.diagnostics, options);
-    (rendered.objects, rendered.diagnostics)
+    let rendered = render(loaded.documents, loaded.diagnostics, options);
+    let name = load_display(path);
+    (
+        read::rendered(rendered.objects, &name),
+        rendered.diagnostics,
+    )
+}
+
+fn load_display(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
 }
 
 // === check ===
@@ -302,9 +372,45 @@ fn rendered_side(
 /// The most stale files `check` lists by name.
 const LISTED_FILES: usize = 20;
 
+/// The inputs and flags of a check: as given, or as the tree's record names them.
+fn check_inputs(
+    dir: &Path,
+    paths: Vec<PathBuf>,
+    input: InputArgs,
+) -> Result<(Vec<PathBuf>, InputArgs)> {
+    if !paths.is_empty() {
+        return Ok((paths, input));
+    }
+    let file = dir.join(emit::provenance::FILE);
+    let text = read_no_follow(&file).map_err(|err| {
+        anyhow::anyhow!(
+            "no PATH given, and {} cannot be read ({err}): give the inputs the tree is rendered from",
+            file.display()
+        )
+    })?;
+    let record = emit::provenance::Provenance::parse(&text)
+        .with_context(|| format!("{} is not a provenance record", file.display()))?;
+    let Some(with) = record.rendered_with else {
+        bail!(
+            "no PATH given, and {} does not name the inputs (rendered from stdin, or by an older layer-render): give the inputs the tree is rendered from",
+            file.display()
+        );
+    };
+    if !input.words(|p| p.display().to_string()).is_empty() {
+        bail!(
+            "with no PATH, check renders with the flags recorded in {}: give the inputs too to render with other flags",
+            file.display()
+        );
+    }
+    let (paths, mut recorded) = record::recorded_input(dir, &with)?;
+    recorded.format = input.format;
+    Ok((paths, recorded))
+}
+
 /// Runs `layer-render check`.
 pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let CheckArgs { dir, paths, input } = args;
+    let (paths, input) = check_inputs(&dir, paths, input)?;
     let options = match render_options(&input) {
         Ok(options) => options,
         Err(diagnostics) => {
@@ -317,37 +423,29 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     if exists && !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
-    // The committed tree is read and parsed while the inputs render: the two are independent,
-    // and each takes about half of a large check.
-    let (rendered, committed) = std::thread::scope(|scope| {
-        let committed = scope.spawn(|| -> Result<_> {
-            if !exists {
-                return Ok((Vec::new(), Vec::new(), BTreeMap::new()));
+    // The committed tree is read while the inputs render: the two are independent.
+    let (rendered, input_digest, (on_disk, unreadable)) = std::thread::scope(|scope| {
+        let committed = scope.spawn(|| {
+            if exists {
+                read_tree(&dir, limits.load_restrictor)
+            } else {
+                (BTreeMap::new(), Vec::new())
             }
-            let (objects, mut diagnostics) = loaded_side(&dir, &limits);
-            let (files, unreadable) = read_tree(&dir, limits.load_restrictor);
-            // The YAML files' problems are already reported by loaded_side.
-            let new = unreadable.into_iter().filter(|d| !diagnostics.contains(d));
-            diagnostics.extend(new.collect::<Vec<_>>());
-            Ok((objects, diagnostics, files))
         });
         let loaded = load::load_paths(&paths, &limits);
         let input_digest = emit::provenance::input_digest(&loaded.documents);
-        let rendered = (
-            render(loaded.documents, loaded.diagnostics, &options),
-            input_digest,
-        );
+        let rendered = render(loaded.documents, loaded.diagnostics, &options);
         let committed = committed
             .join()
             .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-        (rendered, committed)
+        (rendered, input_digest, committed)
     });
-    let (rendered, input_digest) = rendered;
     report(&rendered.diagnostics, input.format)?;
     if rendered.has_errors() {
         return Ok(ExitCode::from(EXIT_INVALID));
     }
-    let (committed, diagnostics, on_disk) = committed?;
+    let (committed, mut diagnostics) = committed_items(&dir, &on_disk);
+    diagnostics.extend(unreadable);
     if !diagnostics.is_empty() {
         report(&diagnostics, input.format)?;
     }
@@ -355,11 +453,12 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INVALID));
     }
 
-    let mut expected = options.out_files(rendered.objects, input_digest);
+    let rendered_with = record::rendered_with(&dir, &paths, &input);
+    let mut expected = options.out_files(rendered.objects, input_digest, rendered_with);
     // The provenance record is last; it is a dot file, which read_tree leaves out.
     let record = expected.pop().map(|(_, text)| text).unwrap_or_default();
     let mut stale_files = compare_files(&expected, &on_disk);
-    let provenance = provenance_findings(&dir, &record, &on_disk);
+    let provenance = provenance_findings(&dir, &record, &expected, &on_disk);
     if exists
         && !provenance.is_empty()
         && !stale_files.iter().any(|(p, _)| p == emit::provenance::FILE)
@@ -368,12 +467,25 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     }
     // Compare like with like: the objects of the files a render would write (Flux
     // Kustomizations included) against the objects committed.
-    let expected_objects = objects_of_files(&expected);
-    let count = expected_objects.len();
-    let result = diff::diff(&committed, &expected_objects, &DiffOptions::default())
-        .with_context(|| format!("cannot compare {}", dir.display()))?;
-    // As in `diff`: the process ends soon, so skip freeing the two renders.
-    std::mem::forget((committed, expected_objects));
+    let expected_texts: Vec<read::File> = expected
+        .into_iter()
+        .filter(|(path, _)| is_object_file(path))
+        .map(|(path, text)| (Arc::from(path), Arc::new(text)))
+        .collect();
+    let (expected_items, found) = read::items(&expected_texts);
+    let count = expected_items.len();
+    let result = match diff::diff_items(&committed, &expected_items, &DiffOptions::default()) {
+        Ok(result) => result,
+        Err(diff::Error::Unreadable(diagnostics)) => {
+            report(&diagnostics, input.format)?;
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+        Err(err) => return Err(err).with_context(|| format!("cannot compare {}", dir.display())),
+    };
+    // Render's own output always reads; anything else is a bug worth seeing.
+    if !found.is_empty() {
+        report(&found, input.format)?;
+    }
     let name = dir.display();
     if result.is_empty() && stale_files.is_empty() {
         return print_stdout(&format!("{name} is up to date ({count} objects)\n"));
@@ -404,30 +516,66 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     out.push_str(&regenerate_command(&dir, &paths, &input));
     out.push('\n');
     print_stdout(&out)?;
+    // As in `diff`: the process ends next.
+    std::mem::forget((committed, expected_items, result, on_disk));
     Ok(ExitCode::from(EXIT_DIFFERENT))
+}
+
+/// Whether a file of an `--out` tree holds objects: every YAML file but the kustomization.
+fn is_object_file(path: &str) -> bool {
+    walk::is_manifest_name(path.rsplit('/').next().unwrap_or(path))
+}
+
+/// The objects of a committed tree's YAML files, read as document texts, with every problem.
+fn committed_items(
+    dir: &Path,
+    on_disk: &BTreeMap<String, Vec<u8>>,
+) -> (Vec<Item>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut texts: Vec<read::File> = Vec::new();
+    for (path, bytes) in on_disk {
+        if !is_object_file(path) {
+            continue;
+        }
+        let name = load_display(&dir.join(path));
+        match std::str::from_utf8(bytes) {
+            Ok(text) => texts.push((Arc::from(name), Arc::new(text.to_string()))),
+            // The loader's own message, with the position of the first bad byte.
+            Err(_) => diagnostics
+                .extend(load::load_bytes(&name, bytes, &read::document_limits()).diagnostics),
+        }
+    }
+    let (items, found) = read::items(&texts);
+    diagnostics.extend(found);
+    (items, diagnostics)
 }
 
 /// Every file under `root` (relative path with `/`, bytes), skipping dot-entries, with the
 /// problems that kept any from being read: links out of the tree among them, so a committed
-/// render cannot make `check` read a file elsewhere on the machine.
+/// render cannot make `check` read a file elsewhere on the machine. Files are read on every
+/// core.
 fn read_tree(
     root: &Path,
     restrictor: LoadRestrictor,
 ) -> (BTreeMap<String, Vec<u8>>, Vec<Diagnostic>) {
     let walked = walk::walk(root, Select::Everything, restrictor);
     let mut diagnostics = walked.diagnostics;
-    let mut files = BTreeMap::new();
-    for path in walked.files {
-        let relative = path.strip_prefix(root).unwrap_or(&path);
+    let read = layer_render::par::map(&walked.files, |path| {
+        let relative = path.strip_prefix(root).unwrap_or(path);
         let relative = relative.to_string_lossy().replace('\\', "/");
-        match std::fs::read(&path) {
-            Ok(bytes) => {
+        std::fs::read(path)
+            .map(|bytes| (relative, bytes))
+            .map_err(|err| {
+                Diagnostic::new(Code::Io, format!("cannot read {}: {err}", path.display()))
+            })
+    });
+    let mut files = BTreeMap::new();
+    for result in read {
+        match result {
+            Ok((relative, bytes)) => {
                 files.insert(relative, bytes);
             }
-            Err(err) => diagnostics.push(Diagnostic::new(
-                Code::Io,
-                format!("cannot read {}: {err}", path.display()),
-            )),
+            Err(diagnostic) => diagnostics.push(diagnostic),
         }
     }
     (files, diagnostics)
@@ -438,9 +586,10 @@ fn read_tree(
 fn provenance_findings(
     dir: &Path,
     expected: &str,
+    files: &[(String, String)],
     on_disk: &BTreeMap<String, Vec<u8>>,
 ) -> Vec<String> {
-    use emit::provenance::{FILE, Provenance};
+    use emit::provenance::{FILE, Provenance, file_hash};
     let Ok(text) = read_no_follow(&dir.join(FILE)) else {
         return if dir.exists() {
             vec![format!(
@@ -453,16 +602,45 @@ fn provenance_findings(
     let (Ok(recorded), Ok(fresh)) = (Provenance::parse(&text), Provenance::parse(expected)) else {
         return vec![format!("{FILE} cannot be read")];
     };
-    let disk: BTreeMap<String, String> = on_disk
+    // A file with the bytes a render would write has the hash the fresh record holds; only
+    // the others are hashed.
+    let rendered: HashMap<&str, &str> = files
         .iter()
-        .map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned()))
+        .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
-    let mut findings = recorded.hand_edits(&disk);
+    let hashes: Vec<(String, String)> =
+        layer_render::par::map(&on_disk.iter().collect::<Vec<_>>(), |(path, bytes)| {
+            let known = rendered
+                .get(path.as_str())
+                .filter(|text| text.as_bytes() == bytes.as_slice())
+                .and_then(|_| fresh.files.get(path.as_str()).cloned());
+            let hash = known.unwrap_or_else(|| file_hash(&String::from_utf8_lossy(bytes)));
+            ((*path).clone(), hash)
+        });
+    let mut findings = recorded.hand_edits(&hashes.into_iter().collect());
     if recorded.input_digest != fresh.input_digest {
         findings.push("the inputs changed since the last render".into());
     }
     if recorded.options_digest != fresh.options_digest {
         findings.push("the profile or the render flags changed since the last render".into());
+    }
+    // Other flags show in the options digest; other inputs would be rendered by a later
+    // `check DIR`.
+    if let (Some(before), Some(now)) = (&recorded.rendered_with, &fresh.rendered_with)
+        && before.inputs != now.inputs
+    {
+        let words = |inputs: &[String]| {
+            inputs
+                .iter()
+                .map(|s| quote(s))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        findings.push(format!(
+            "the record names other inputs ({}) than these ({}), relative to the tree",
+            words(&before.inputs),
+            words(&now.inputs)
+        ));
     }
     if recorded.renderer != fresh.renderer {
         findings.push(format!(
@@ -487,25 +665,6 @@ fn read_no_follow(path: &Path) -> std::io::Result<String> {
     let mut text = String::new();
     options.open(path)?.read_to_string(&mut text)?;
     Ok(text)
-}
-
-/// The objects in a render's files (every YAML file but the kustomizations).
-fn objects_of_files(files: &[(String, String)]) -> Vec<Object> {
-    let mut objects = Vec::new();
-    for (path, text) in files {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        if !name.ends_with(".yaml") || name == "kustomization.yaml" {
-            continue;
-        }
-        let loaded = load::load_str(path, text, &Limits::default());
-        objects.extend(
-            loaded
-                .documents
-                .iter()
-                .map(|d| Object::from_value(d.root.to_json())),
-        );
-    }
-    objects
 }
 
 /// The files that a fresh render would add, change or delete, in path order.
@@ -537,59 +696,8 @@ fn compare_files(
 
 /// The exact render command that rewrites `dir` from `paths` with the same flags.
 fn regenerate_command(dir: &Path, paths: &[PathBuf], input: &InputArgs) -> String {
-    // Exhaustive, so a new input flag fails to compile until it is carried over here.
-    let InputArgs {
-        profile,
-        namespace,
-        strict,
-        format: _,
-        max_file_size,
-        nodepools,
-        allow_unschedulable,
-        gitops,
-        load_restrictor,
-    } = input;
     let mut words = vec!["layer-render".to_string()];
-    if let Some(profile) = profile {
-        words.push("--profile".into());
-        words.push(quote(&path_word(profile)));
-    }
-    if namespace != "default" {
-        words.push("--namespace".into());
-        words.push(quote(namespace));
-    }
-    if *strict {
-        words.push("--strict".into());
-    }
-    if *max_file_size != Limits::default().max_file_bytes {
-        words.push("--max-file-size".into());
-        words.push(max_file_size.to_string());
-    }
-    for path in nodepools {
-        words.push("--nodepools".into());
-        words.push(quote(&path_word(path)));
-    }
-    if *allow_unschedulable {
-        words.push("--allow-unschedulable".into());
-    }
-    if *load_restrictor != LoadRestrictor::RootOnly {
-        words.push("--load-restrictor".into());
-        words.push(
-            load_restrictor
-                .to_possible_value()
-                .map(|v| v.get_name().to_string())
-                .unwrap_or_default(),
-        );
-    }
-    if let Some(engine) = gitops {
-        words.push("--gitops".into());
-        words.push(
-            engine
-                .to_possible_value()
-                .map(|v| v.get_name().to_string())
-                .unwrap_or_default(),
-        );
-    }
+    words.extend(input.words(path_word).iter().map(|w| quote(w)));
     words.push("--out".into());
     words.push(quote(&path_word(dir)));
     words.extend(paths.iter().map(|p| quote(&path_word(p))));
@@ -720,7 +828,12 @@ mod tests {
         assert_eq!(args.dir, PathBuf::from("rendered"));
         assert_eq!(args.paths, [PathBuf::from("crs/")]);
         assert!(args.input.strict);
-        assert!(parse(&["check", "rendered"]).is_err());
+        // Without inputs, check reads them from the tree's record.
+        let cli = parse(&["check", "rendered"]).unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not a check");
+        };
+        assert!(args.paths.is_empty());
     }
 
     #[test]

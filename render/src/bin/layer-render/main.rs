@@ -4,6 +4,7 @@
 mod cli;
 mod diff_cmd;
 mod output;
+mod record;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -167,7 +168,12 @@ fn run_render(args: RenderArgs) -> Result<ExitCode> {
     }
     match out {
         Some(dir) => {
-            let files = options.out_files(rendered.objects, input_digest.unwrap_or_default());
+            let rendered_with = record::rendered_with(&dir, &paths, &input);
+            let files = options.out_files(
+                rendered.objects,
+                input_digest.unwrap_or_default(),
+                rendered_with,
+            );
             output::write_tree(&dir, &files)
                 .with_context(|| format!("cannot write {}", dir.display()))?;
             Ok(ExitCode::SUCCESS)

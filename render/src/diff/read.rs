@@ -1,0 +1,284 @@
+//! A side as `diff` reads it: the documents of its files, each with its identity, kept as
+//! text until a comparison needs the tree.
+//!
+//! A file's text is cut into documents and each document's identity is read from its lines
+//! ([`scan`]), both without parsing. A document the identity reader does not vouch for (flow
+//! style, anchors, a `kind: List`, a missing name) is parsed right away and kept as JSON; so
+//! is every problem found in it. Rendered objects come with their identity and YAML text.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::emit::{Emitted, Object};
+use crate::key::ObjectKey;
+use crate::load::scan::{self, Piece};
+use crate::load::{self, Limits};
+
+/// One document's text in the file it was cut from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Text {
+    /// The file as the user named it, for diagnostics.
+    pub file: Arc<str>,
+    /// The whole file.
+    pub source: Arc<String>,
+    /// Where the document is in it.
+    pub piece: Piece,
+}
+
+impl Text {
+    /// The document's content: what two equal documents share.
+    pub fn body(&self) -> &str {
+        self.source
+            .get(self.piece.body..self.piece.range.end)
+            .unwrap_or_default()
+    }
+
+    /// The document parsed on its own, with the limits of one document; diagnostics carry
+    /// the file's line numbers.
+    fn parse(&self) -> load::Loaded {
+        let limits = document_limits();
+        let mut loaded = load::load_piece(&self.file, &self.source, &self.piece, &limits);
+        for diagnostic in &mut loaded.diagnostics {
+            if diagnostic.code == Code::ResourceLimit {
+                diagnostic.message = over_limits(&limits);
+            }
+        }
+        loaded
+    }
+}
+
+/// What a document over the parser's limits is told: each limit, and why none needs raising.
+fn over_limits(limits: &Limits) -> String {
+    format!(
+        "this document is over a limit that diff and check set on each document: at most {} YAML nodes, nesting {} deep, {} aliases and {} bytes in one scalar. No Kubernetes object comes near them (the API server stores at most 1.5 MiB per object), so they cannot be raised: split the document into the objects it holds",
+        limits.max_nodes,
+        limits.max_depth,
+        limits.max_aliases,
+        crate::load::node::MAX_SCALAR_BYTES
+    )
+}
+
+/// The parser's limits for one document that `diff` and `check` read: the loader's own
+/// budgets of nodes, depth and aliases, applied to each document, and no limit on the size of
+/// the file it is cut from, so a render of any size is read (`--max-file-size` sets one).
+pub fn document_limits() -> Limits {
+    Limits {
+        max_file_bytes: u64::MAX,
+        ..Limits::default()
+    }
+}
+
+/// How an object of a side is held.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Content {
+    /// Its document's text, parsed when it is compared or shown.
+    Text(Text),
+    /// Its JSON, for an object parsed already.
+    Value(Arc<Value>),
+}
+
+impl Content {
+    /// The object as JSON, parsing its text when needed.
+    pub fn value(&self) -> Result<Cow<'_, Value>, Vec<Diagnostic>> {
+        match self {
+            Content::Value(value) => Ok(Cow::Borrowed(value)),
+            Content::Text(text) => {
+                let loaded = text.parse();
+                if !loaded.diagnostics.is_empty() {
+                    return Err(loaded.diagnostics);
+                }
+                loaded
+                    .documents
+                    .into_iter()
+                    .next()
+                    .map(|d| Cow::Owned(d.root.to_json()))
+                    .ok_or_else(|| {
+                        vec![
+                            Diagnostic::new(Code::NotAnObject, "the document is empty").at(
+                                crate::diagnostic::Span::new(&*text.file, text.piece.line, 1),
+                            ),
+                        ]
+                    })
+            }
+        }
+    }
+}
+
+/// One object of a side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// Its identity.
+    pub key: ObjectKey,
+    /// Its text or its JSON.
+    pub content: Content,
+}
+
+/// A file's name and text.
+pub type File = load::FileText;
+
+/// The objects of every file, in file order, with every problem found. Files are cut and
+/// read on every core.
+pub fn items(files: &[File]) -> (Vec<Item>, Vec<Diagnostic>) {
+    let pieces: Vec<(usize, Piece)> = crate::par::map_coarse(files, |(_, text)| scan::split(text))
+        .into_iter()
+        .enumerate()
+        .flat_map(|(file, pieces)| pieces.into_iter().map(move |p| (file, p)))
+        .collect();
+    let read = crate::par::map(&pieces, |(file, piece)| {
+        let (name, source) = &files[*file];
+        let text = Text {
+            file: name.clone(),
+            source: source.clone(),
+            piece: piece.clone(),
+        };
+        match scan::identity(text.body()) {
+            Some(key) => (
+                vec![Item {
+                    key,
+                    content: Content::Text(text),
+                }],
+                Vec::new(),
+            ),
+            None => parsed(&text),
+        }
+    });
+    let mut items = Vec::with_capacity(pieces.len());
+    let mut diagnostics = Vec::new();
+    for (found, problems) in read {
+        items.extend(found);
+        diagnostics.extend(problems);
+    }
+    (items, diagnostics)
+}
+
+/// The objects of a document that the identity reader left to the parser.
+fn parsed(text: &Text) -> (Vec<Item>, Vec<Diagnostic>) {
+    let loaded = text.parse();
+    let mut diagnostics = loaded.diagnostics;
+    let mut items = Vec::new();
+    let shift = text.piece.line - 1;
+    for document in loaded.documents {
+        // Without a kind and a name there is nothing to match the object on.
+        let missing = if document.kind().is_none_or(str::is_empty) {
+            Some((
+                Code::MissingTypeMeta,
+                "kind",
+                "kind is required to match objects",
+            ))
+        } else if document.name().is_none_or(str::is_empty) {
+            Some((
+                Code::InvalidName,
+                "metadata.name",
+                "metadata.name is required to match objects",
+            ))
+        } else {
+            None
+        };
+        if let Some((code, field, message)) = missing {
+            let steps: Vec<String> = field.split('.').map(str::to_string).collect();
+            let mut span = document.span_of(&steps);
+            span.line += shift;
+            diagnostics.push(Diagnostic::new(code, message).at(span).field(field));
+            continue;
+        }
+        let object = Object::from_value(document.root.to_json());
+        items.push(Item {
+            key: object.key,
+            content: Content::Value(Arc::new(object.value)),
+        });
+    }
+    (items, diagnostics)
+}
+
+/// Rendered objects as items: their identity and their YAML, named `file` in diagnostics.
+pub fn rendered(objects: Vec<Emitted>, file: &str) -> Vec<Item> {
+    let file: Arc<str> = Arc::from(file);
+    crate::par::map_vec(objects, |object| {
+        let source = Arc::new(object.yaml);
+        let piece = Piece {
+            range: 0..source.len(),
+            body: 0,
+            line: 1,
+        };
+        Item {
+            key: object.key,
+            content: Content::Text(Text {
+                file: file.clone(),
+                source,
+                piece,
+            }),
+        }
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> (Vec<Item>, Vec<String>) {
+        let (items, diagnostics) = items(&[(Arc::from("in.yaml"), Arc::new(text.to_string()))]);
+        (items, diagnostics.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn simple_documents_stay_text_and_others_are_parsed() {
+        let (items, problems) = read(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n{apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n",
+        );
+        assert_eq!(problems, Vec::<String>::new());
+        let names: Vec<&str> = items.iter().map(|i| i.key.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(matches!(items[0].content, Content::Text(_)));
+        assert!(matches!(items[1].content, Content::Value(_)));
+        assert_eq!(
+            items[0].content.value().unwrap().into_owned(),
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}})
+        );
+    }
+
+    #[test]
+    fn a_list_gives_its_items() {
+        let (items, problems) = read(
+            "kind: A\nmetadata: {name: x}\n---\napiVersion: v1\nkind: List\nitems:\n- {kind: B, metadata: {name: y}}\n- {kind: C, metadata: {name: z}}\n",
+        );
+        assert_eq!(problems, Vec::<String>::new());
+        let kinds: Vec<&str> = items.iter().map(|i| i.key.kind.as_str()).collect();
+        assert_eq!(kinds, ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn a_document_over_the_limits_is_told_which_in_plain_words() {
+        let deep = format!(
+            "kind: A\nmetadata: {{name: x}}\nspec: {}{}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let (_, problems) = read(&format!("kind: B\nmetadata: {{name: y}}\n---\n{deep}"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("in.yaml:6:"), "{}", problems[0]);
+        assert!(
+            problems[0].ends_with("error[E102]: this document is over a limit that diff and check set on each document: at most 5000000 YAML nodes, nesting 100 deep, 1000 aliases and 524288 bytes in one scalar. No Kubernetes object comes near them (the API server stores at most 1.5 MiB per object), so they cannot be raised: split the document into the objects it holds"),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn problems_point_at_the_lines_of_the_file() {
+        let (_, problems) = read(
+            "kind: A\nmetadata: {name: x}\n---\nkind: B\nmetadata: {}\n---\nkind: [\n---\napiVersion: v1\n",
+        );
+        assert_eq!(
+            problems,
+            [
+                "in.yaml:5:1: error[E109]: metadata.name: metadata.name is required to match objects",
+                "in.yaml:7:7: error[E101]: unclosed bracket '['",
+                "in.yaml:9:1: error[E104]: kind: kind is required to match objects",
+            ]
+        );
+    }
+}
