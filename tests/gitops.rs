@@ -258,7 +258,10 @@ fn the_provenance_record_lists_every_file_and_never_varies() {
     let inputs = inputs.as_array().unwrap();
     assert_eq!(inputs.len(), 1);
     assert!(
-        inputs[0].as_str().unwrap().ends_with("/fixtures/render/hev-shop/input"),
+        inputs[0]
+            .as_str()
+            .unwrap()
+            .ends_with("/fixtures/render/hev-shop/input"),
         "{inputs:?}"
     );
     assert_eq!(ra, rb);

@@ -122,6 +122,12 @@ pub type File = load::FileText;
 /// The objects of every file, in file order, with every problem found. Files are cut and
 /// read on every core.
 pub fn items(files: &[File]) -> (Vec<Item>, Vec<Diagnostic>) {
+    let (by_file, diagnostics) = items_by_file(files);
+    (by_file.into_iter().flatten().collect(), diagnostics)
+}
+
+/// [`items`], file by file.
+pub fn items_by_file(files: &[File]) -> (Vec<Vec<Item>>, Vec<Diagnostic>) {
     let pieces: Vec<(usize, Piece)> = crate::par::map_coarse(files, |(_, text)| scan::split(text))
         .into_iter()
         .enumerate()
@@ -145,13 +151,15 @@ pub fn items(files: &[File]) -> (Vec<Item>, Vec<Diagnostic>) {
             None => parsed(&text),
         }
     });
-    let mut items = Vec::with_capacity(pieces.len());
+    let mut by_file: Vec<Vec<Item>> = files.iter().map(|_| Vec::new()).collect();
     let mut diagnostics = Vec::new();
-    for (found, problems) in read {
-        items.extend(found);
+    for ((file, _), (found, problems)) in pieces.iter().zip(read) {
+        if let Some(items) = by_file.get_mut(*file) {
+            items.extend(found);
+        }
         diagnostics.extend(problems);
     }
-    (items, diagnostics)
+    (by_file, diagnostics)
 }
 
 /// The objects of a document that the identity reader left to the parser.
