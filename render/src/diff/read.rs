@@ -94,7 +94,7 @@ impl Content {
                     .documents
                     .into_iter()
                     .next()
-                    .map(|d| Cow::Owned(d.root.to_json()))
+                    .map(|d| Cow::Owned(d.root.into_json()))
                     .ok_or_else(|| {
                         vec![
                             Diagnostic::new(Code::NotAnObject, "the document is empty").at(
@@ -192,7 +192,7 @@ fn parsed(text: &Text) -> (Vec<Item>, Vec<Diagnostic>) {
             diagnostics.push(Diagnostic::new(code, message).at(span).field(field));
             continue;
         }
-        let object = Object::from_value(document.root.to_json());
+        let object = Object::from_value(document.root.into_json());
         items.push(Item {
             key: object.key,
             content: Content::Value(Arc::new(object.value)),
