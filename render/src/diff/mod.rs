@@ -260,6 +260,10 @@ trait Compared: Sync {
     fn key(&self) -> &ObjectKey;
     /// The document's text, when the object was read from one and not parsed yet.
     fn text(&self) -> Option<&str>;
+    /// The text, when it is exactly what render's writer makes of the object.
+    fn canonical_text(&self) -> Option<&str> {
+        None
+    }
     /// The object as JSON, parsing its text when needed.
     fn value(&self) -> Result<Cow<'_, Value>, Vec<Diagnostic>>;
     /// What a report keeps to show the object later.
@@ -293,6 +297,13 @@ impl Compared for Item {
         match &self.content {
             Content::Text(text) => Some(text.body()),
             Content::Value(_) => None,
+        }
+    }
+
+    fn canonical_text(&self) -> Option<&str> {
+        match &self.content {
+            Content::Text(text) if text.canonical => Some(text.body()),
+            _ => None,
         }
     }
 
@@ -414,9 +425,21 @@ fn compare_pair<T: Compared>(
     }
     let (mut old_value, mut new_value) = (old_value.into_owned(), new_value.into_owned());
     prepare_pair(key, &mut old_value, &mut new_value, options);
-    let hunks = options
-        .unified
-        .map(|context| unified::hunks_of(Some(&old_value), Some(&new_value), context));
+    // Texts that render wrote in this run are the writer's output already: when nothing is
+    // dropped or redacted, their diff is the diff of the objects as written.
+    let as_written = match (before.canonical_text(), after.canonical_text()) {
+        (Some(a), Some(b))
+            if !redact::is_secret(key)
+                && !options.ignore.iter().any(|r| r.applies_to(&key.kind)) =>
+        {
+            Some((a, b))
+        }
+        _ => None,
+    };
+    let hunks = options.unified.map(|context| match as_written {
+        Some((a, b)) => unified::hunks_of_text(a, b, context),
+        None => unified::hunks_of(Some(&old_value), Some(&new_value), context),
+    });
     Ok(Some(Change {
         kind: ChangeKind::Changed,
         key: key.clone(),

@@ -26,6 +26,9 @@ pub struct Text {
     pub source: Arc<String>,
     /// Where the document is in it.
     pub piece: Piece,
+    /// The text is exactly what render's YAML writer makes of the object (it was rendered in
+    /// this run), so a diff of two such texts is the diff of the objects as written.
+    pub canonical: bool,
 }
 
 impl Text {
@@ -139,6 +142,7 @@ pub fn items_by_file(files: &[File]) -> (Vec<Vec<Item>>, Vec<Diagnostic>) {
             file: name.clone(),
             source: source.clone(),
             piece: piece.clone(),
+            canonical: false,
         };
         match scan::identity(text.body()) {
             Some(key) => (
@@ -217,6 +221,7 @@ pub fn rendered(objects: Vec<Emitted>, file: &str) -> Vec<Item> {
                 file: file.clone(),
                 source,
                 piece,
+                canonical: true,
             }),
         }
     })
