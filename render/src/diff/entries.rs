@@ -202,9 +202,18 @@ fn compare(
         .collect();
     keys.sort_unstable();
     keys.dedup();
+    // A ConfigMap may hold thousands of keys: find entries by hash, not by scanning.
+    let by_key = |entries: &[Entry<'_>]| -> std::collections::HashMap<String, usize> {
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.to_string(), i))
+            .collect()
+    };
+    let (old_by_key, new_by_key) = (by_key(&old_entries), by_key(&new_entries));
     for key in keys {
-        let a = old_entries.iter().find(|e| e.key == key);
-        let b = new_entries.iter().find(|e| e.key == key);
+        let a = old_by_key.get(key).map(|i| &old_entries[*i]);
+        let b = new_by_key.get(key).map(|i| &new_entries[*i]);
         let (a_text, b_text) = (
             a.map(|e| old_doc.text_of(&e.lines)),
             b.map(|e| new_doc.text_of(&e.lines)),
