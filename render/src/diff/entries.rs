@@ -91,6 +91,7 @@ impl<'a> Doc<'a> {
     /// order; `None` when the lines are not such a mapping.
     fn entries(&self, range: Range<usize>, indent: usize) -> Option<Vec<Entry<'a>>> {
         let mut entries: Vec<Entry<'a>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for i in range.clone() {
             let line = &self.lines[i];
             if !line.content {
@@ -109,7 +110,7 @@ impl<'a> Doc<'a> {
                 return None;
             }
             let (key, _) = crate::load::scan::plain_key(rest)?;
-            if entries.iter().any(|e| e.key == key) {
+            if !seen.insert(key) {
                 return None; // a duplicate key: the parser's to report
             }
             entries.push(Entry {
