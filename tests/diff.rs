@@ -891,6 +891,38 @@ fn render_mode_renders_both_sides_with_the_same_flags() {
     assert!(paths.contains(&"spec.maxReplicaCount"), "{paths:?}");
 }
 
+#[test]
+fn render_mode_shows_the_same_diff_as_the_renders_written_out() {
+    // --render diffs the texts render just wrote; the streams are read and written again.
+    let dir = dir_with(&[]);
+    for side in ["old", "new"] {
+        let inputs = repo().join("tests/diff/shop").join(side);
+        let run = run_in(dir.path(), &[inputs.to_str().unwrap()], "");
+        assert_eq!(run.code, 0, "{run:?}");
+        std::fs::write(dir.path().join(format!("{side}.yaml")), run.stdout).unwrap();
+    }
+    let streams = run_in(
+        dir.path(),
+        &["diff", "--color", "never", "old.yaml", "new.yaml"],
+        "",
+    );
+    let shop = repo().join("tests/diff/shop");
+    let rendered = run_in(
+        dir.path(),
+        &[
+            "diff",
+            "--render",
+            "--color",
+            "never",
+            shop.join("old").to_str().unwrap(),
+            shop.join("new").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(rendered.code, 1, "{rendered:?}");
+    assert_text!(rendered.stdout, streams.stdout);
+}
+
 // === exit codes ===
 
 #[test]

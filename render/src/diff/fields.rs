@@ -140,6 +140,17 @@ pub fn changes(old: &Value, new: &Value) -> Vec<FieldChange> {
     out
 }
 
+/// The fields that differ between two values found at `path` (either may be missing), as
+/// [`changes`] lists them for whole objects.
+pub(super) fn changes_at(
+    old: Option<&Value>,
+    new: Option<&Value>,
+    path: &mut Vec<Step>,
+    out: &mut Vec<FieldChange>,
+) {
+    one_side(old, new, path, out);
+}
+
 fn walk(old: &Value, new: &Value, path: &mut Vec<Step>, out: &mut Vec<FieldChange>) {
     if old == new {
         return;

@@ -82,6 +82,14 @@ fn is_false(value: &bool) -> bool {
 
 /// The report as pretty-printed JSON, ending in a newline.
 pub fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and JSON is UTF-8.
+    let _ = write(report, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes [`render`]'s JSON to `out` as it is made, so a large report is never held whole.
+pub fn write(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let mut group_of = vec![0; report.changes.len()];
     for (g, group) in report.groups.iter().enumerate() {
         for &member in &group.members {
@@ -159,11 +167,8 @@ pub fn render(report: &Report) -> String {
             })
             .collect(),
     };
-    // Serializing plain structs, strings and JSON values cannot fail; fall back to an empty
-    // document rather than panic.
-    let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
-    out.push('\n');
-    out
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@
 //! text and only the binary prints it.
 
 pub mod derived;
+mod entries;
 mod fields;
 pub mod group;
 pub mod ignore;
@@ -260,6 +261,10 @@ trait Compared: Sync {
     fn key(&self) -> &ObjectKey;
     /// The document's text, when the object was read from one and not parsed yet.
     fn text(&self) -> Option<&str>;
+    /// The text, when it is exactly what render's writer makes of the object.
+    fn canonical_text(&self) -> Option<&str> {
+        None
+    }
     /// The object as JSON, parsing its text when needed.
     fn value(&self) -> Result<Cow<'_, Value>, Vec<Diagnostic>>;
     /// What a report keeps to show the object later.
@@ -293,6 +298,13 @@ impl Compared for Item {
         match &self.content {
             Content::Text(text) => Some(text.body()),
             Content::Value(_) => None,
+        }
+    }
+
+    fn canonical_text(&self) -> Option<&str> {
+        match &self.content {
+            Content::Text(text) if text.canonical => Some(text.body()),
+            _ => None,
         }
     }
 
@@ -395,10 +407,13 @@ fn compare_pair<T: Compared>(
         Pair::Added(n) => return one_sided(&new[n], ChangeKind::Added, options),
         Pair::Removed(o) => return one_sided(&old[o], ChangeKind::Removed, options),
     };
-    if let (Some(a), Some(b)) = (before.text(), after.text())
-        && a == b
-    {
-        return Ok(None);
+    if let (Some(a), Some(b)) = (before.text(), after.text()) {
+        if a == b {
+            return Ok(None);
+        }
+        if let Some(change) = compare_texts(before, after, a, b, options) {
+            return Ok(change);
+        }
     }
     let (old_value, new_value) = match (before.value(), after.value()) {
         (Ok(a), Ok(b)) => (a, b),
@@ -414,9 +429,21 @@ fn compare_pair<T: Compared>(
     }
     let (mut old_value, mut new_value) = (old_value.into_owned(), new_value.into_owned());
     prepare_pair(key, &mut old_value, &mut new_value, options);
-    let hunks = options
-        .unified
-        .map(|context| unified::hunks_of(Some(&old_value), Some(&new_value), context));
+    // Texts that render wrote in this run are the writer's output already: when nothing is
+    // dropped or redacted, their diff is the diff of the objects as written.
+    let as_written = match (before.canonical_text(), after.canonical_text()) {
+        (Some(a), Some(b))
+            if !redact::is_secret(key)
+                && !options.ignore.iter().any(|r| r.applies_to(&key.kind)) =>
+        {
+            Some((a, b))
+        }
+        _ => None,
+    };
+    let hunks = options.unified.map(|context| match as_written {
+        Some((a, b)) => unified::hunks_of_text(a, b, context),
+        None => unified::hunks_of(Some(&old_value), Some(&new_value), context),
+    });
     Ok(Some(Change {
         kind: ChangeKind::Changed,
         key: key.clone(),
@@ -425,6 +452,42 @@ fn compare_pair<T: Compared>(
         old: Some(before.content()),
         new: Some(after.content()),
         hunks,
+    }))
+}
+
+/// The change between two documents read entry by entry ([`entries`]), parsing only the
+/// entries whose text differs; `None` when that does not apply: a Secret (whose values are
+/// redacted in pairs), ignore rules for its kind, texts not plain enough, or a unified diff
+/// to make from texts that are not the writer's own.
+fn compare_texts<T: Compared>(
+    before: &T,
+    after: &T,
+    old: &str,
+    new: &str,
+    options: &DiffOptions,
+) -> Option<Option<Change>> {
+    let key = after.key();
+    if redact::is_secret(key) || options.ignore.iter().any(|r| r.applies_to(&key.kind)) {
+        return None;
+    }
+    let written = before.canonical_text().is_some() && after.canonical_text().is_some();
+    if options.unified.is_some() && !written {
+        return None;
+    }
+    let fields = entries::changes(old, new)?;
+    if fields.is_empty() {
+        return Some(None);
+    }
+    Some(Some(Change {
+        kind: ChangeKind::Changed,
+        key: key.clone(),
+        fields,
+        follow_on: false,
+        old: Some(before.content()),
+        new: Some(after.content()),
+        hunks: options
+            .unified
+            .map(|context| unified::hunks_of_text(old, new, context)),
     }))
 }
 

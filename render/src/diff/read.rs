@@ -26,6 +26,9 @@ pub struct Text {
     pub source: Arc<String>,
     /// Where the document is in it.
     pub piece: Piece,
+    /// The text is exactly what render's YAML writer makes of the object (it was rendered in
+    /// this run), so a diff of two such texts is the diff of the objects as written.
+    pub canonical: bool,
 }
 
 impl Text {
@@ -94,7 +97,7 @@ impl Content {
                     .documents
                     .into_iter()
                     .next()
-                    .map(|d| Cow::Owned(d.root.to_json()))
+                    .map(|d| Cow::Owned(d.root.into_json()))
                     .ok_or_else(|| {
                         vec![
                             Diagnostic::new(Code::NotAnObject, "the document is empty").at(
@@ -122,6 +125,12 @@ pub type File = load::FileText;
 /// The objects of every file, in file order, with every problem found. Files are cut and
 /// read on every core.
 pub fn items(files: &[File]) -> (Vec<Item>, Vec<Diagnostic>) {
+    let (by_file, diagnostics) = items_by_file(files);
+    (by_file.into_iter().flatten().collect(), diagnostics)
+}
+
+/// [`items`], file by file.
+pub fn items_by_file(files: &[File]) -> (Vec<Vec<Item>>, Vec<Diagnostic>) {
     let pieces: Vec<(usize, Piece)> = crate::par::map_coarse(files, |(_, text)| scan::split(text))
         .into_iter()
         .enumerate()
@@ -133,6 +142,7 @@ pub fn items(files: &[File]) -> (Vec<Item>, Vec<Diagnostic>) {
             file: name.clone(),
             source: source.clone(),
             piece: piece.clone(),
+            canonical: false,
         };
         match scan::identity(text.body()) {
             Some(key) => (
@@ -145,13 +155,15 @@ pub fn items(files: &[File]) -> (Vec<Item>, Vec<Diagnostic>) {
             None => parsed(&text),
         }
     });
-    let mut items = Vec::with_capacity(pieces.len());
+    let mut by_file: Vec<Vec<Item>> = files.iter().map(|_| Vec::new()).collect();
     let mut diagnostics = Vec::new();
-    for (found, problems) in read {
-        items.extend(found);
+    for ((file, _), (found, problems)) in pieces.iter().zip(read) {
+        if let Some(items) = by_file.get_mut(*file) {
+            items.extend(found);
+        }
         diagnostics.extend(problems);
     }
-    (items, diagnostics)
+    (by_file, diagnostics)
 }
 
 /// The objects of a document that the identity reader left to the parser.
@@ -184,7 +196,7 @@ fn parsed(text: &Text) -> (Vec<Item>, Vec<Diagnostic>) {
             diagnostics.push(Diagnostic::new(code, message).at(span).field(field));
             continue;
         }
-        let object = Object::from_value(document.root.to_json());
+        let object = Object::from_value(document.root.into_json());
         items.push(Item {
             key: object.key,
             content: Content::Value(Arc::new(object.value)),
@@ -209,6 +221,7 @@ pub fn rendered(objects: Vec<Emitted>, file: &str) -> Vec<Item> {
                 file: file.clone(),
                 source,
                 piece,
+                canonical: true,
             }),
         }
     })

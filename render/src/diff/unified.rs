@@ -24,6 +24,11 @@ pub fn hunks<'a>(report: &Report, change: &'a Change, context: usize) -> Cow<'a,
 pub(super) fn hunks_of(old: Option<&Value>, new: Option<&Value>, context: usize) -> String {
     let old = old.map(yaml::to_string).unwrap_or_default();
     let new = new.map(yaml::to_string).unwrap_or_default();
+    hunks_of_text(&old, &new, context)
+}
+
+/// The hunks between two texts.
+pub(super) fn hunks_of_text(old: &str, new: &str, context: usize) -> String {
     // Patience anchors on lines that occur once, such as `requests:`, so a changed map reads
     // as its changed keys rather than as lines that slid past each other (Myers pairs the
     // `memory:` of `limits` with the one of `requests`). No deadline: a timed-out diff would
@@ -31,7 +36,7 @@ pub(super) fn hunks_of(old: Option<&Value>, new: Option<&Value>, context: usize)
     // everywhere.
     TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
-        .diff_lines(&old, &new)
+        .diff_lines(old, new)
         .unified_diff()
         .context_radius(context)
         .to_string()

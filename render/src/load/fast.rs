@@ -809,10 +809,14 @@ fn resolve_plain(text: &str) -> Result<NodeValue> {
         if let Some(int) = small_int(bytes) {
             return Ok(NodeValue::Int(int));
         }
-        // Numbers are made of these; any other character makes a string.
-        let numeric = bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-' | b'.'));
+        // Numbers are made of these; any other character makes a string. Of the letters,
+        // numbers use only hex digits, the `o` and `x` of `0o` and `0x`, `e`, and the letters
+        // of `.inf` and `.nan`: a quantity such as `250m` or `4Gi` is a string for sure, and
+        // need not go to the parser (which would cost more than the rest of the document).
+        let numeric = bytes.iter().all(|b| {
+            matches!(b, b'0'..=b'9' | b'_' | b'+' | b'-' | b'.')
+                || b"abcdefABCDEFoOxXiInNtTyY".contains(b)
+        });
         if numeric {
             return full::resolve_plain(text).ok_or(Unsupported);
         }

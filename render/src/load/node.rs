@@ -235,6 +235,22 @@ impl Node {
             ),
         }
     }
+
+    /// [`Node::to_json`], moving the strings instead of copying them: for a tree that is not
+    /// needed afterwards, such as each of the documents a diff compares.
+    pub fn into_json(self) -> Value {
+        match self.value {
+            NodeValue::String(s) => Value::String(s),
+            NodeValue::Seq(items) => Value::Array(items.into_iter().map(Node::into_json).collect()),
+            NodeValue::Map(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.name, v.into_json()))
+                    .collect(),
+            ),
+            _ => self.to_json(),
+        }
+    }
 }
 
 fn pos_of<T>(spanned: &Spanned<T>) -> Pos {
@@ -435,10 +451,9 @@ mod tests {
 
     #[test]
     fn to_json_keeps_every_value() {
-        let node = parse("a: [1, x, {b: null}]\n");
-        assert_eq!(
-            node.to_json(),
-            serde_json::json!({"a": [1, "x", {"b": null}]})
-        );
+        let node = parse("a: [1, x, {b: null, c: 1.5, d: true}]\n");
+        let json = serde_json::json!({"a": [1, "x", {"b": null, "c": 1.5, "d": true}]});
+        assert_eq!(node.to_json(), json);
+        assert_eq!(node.into_json(), json);
     }
 }

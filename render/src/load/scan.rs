@@ -254,7 +254,7 @@ pub fn identity(body: &str) -> Option<ObjectKey> {
 /// A `key:` at the start of a line, when the key is a plain word: letters, digits, `_`, `-`,
 /// `.` and `/`, starting with a letter. Returns the key and the rest of the line after the
 /// colon. Anything else (a quoted or complex key, a merge key, flow style) is `None`.
-fn plain_key(text: &str) -> Option<(&str, &str)> {
+pub(crate) fn plain_key(text: &str) -> Option<(&str, &str)> {
     let colon = text.find(':')?;
     let (key, rest) = (&text[..colon], &text[colon + 1..]);
     let word = key.chars().next()?.is_ascii_alphabetic()

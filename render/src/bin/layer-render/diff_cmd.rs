@@ -172,7 +172,13 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
             }
         };
         let limits = input.limits();
-        both_sides(&old, &new, |side| rendered_side(side, &options, &limits))
+        // One render after the other: each already runs on every core, and the second reuses
+        // the memory the first one freed, where two side by side would fault in fresh pages
+        // for both (page clearing was a fifth of the time at 10,000 workloads).
+        let (old_items, mut diagnostics) = rendered_side(&old, &options, &limits);
+        let (new_items, found) = rendered_side(&new, &options, &limits);
+        diagnostics.extend(found);
+        (old_items, new_items, diagnostics)
     } else {
         let limits = Limits {
             max_file_bytes: max_file_size.unwrap_or(u64::MAX),
@@ -244,7 +250,9 @@ pub fn run_diff(args: DiffArgs) -> Result<ExitCode> {
             print_stdout(&markdown::render(&result, &options))?;
         }
         DiffFormat::Json => {
-            print_stdout(&diff::json::render(&result))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            diff::json::write(&result, &mut out)?;
+            out.flush()?;
         }
     }
     let same = result.is_empty();
@@ -444,15 +452,6 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     if rendered.has_errors() {
         return Ok(ExitCode::from(EXIT_INVALID));
     }
-    let (committed, mut diagnostics) = committed_items(&dir, &on_disk);
-    diagnostics.extend(unreadable);
-    if !diagnostics.is_empty() {
-        report(&diagnostics, input.format)?;
-    }
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        return Ok(ExitCode::from(EXIT_INVALID));
-    }
-
     let rendered_with = record::rendered_with(&dir, &paths, &input);
     let mut expected = options.out_files(rendered.objects, input_digest, rendered_with);
     // The provenance record is last; it is a dot file, which read_tree leaves out.
@@ -467,12 +466,34 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     }
     // Compare like with like: the objects of the files a render would write (Flux
     // Kustomizations included) against the objects committed.
-    let expected_texts: Vec<read::File> = expected
+    let expected_files: Vec<read::File> = expected
         .into_iter()
         .filter(|(path, _)| is_object_file(path))
         .map(|(path, text)| (Arc::from(path), Arc::new(text)))
         .collect();
-    let (expected_items, found) = read::items(&expected_texts);
+    let (expected_by_file, found) = read::items_by_file(&expected_files);
+    // A committed file with the bytes a render would write holds the same objects: it is not
+    // read again, which is nearly every file of a large tree.
+    let rendered_files: HashMap<&str, (&[u8], &Vec<Item>)> = expected_files
+        .iter()
+        .zip(&expected_by_file)
+        .map(|((path, text), items)| (&**path, (text.as_bytes(), items)))
+        .collect();
+    let (committed, mut diagnostics) = committed_items(&dir, on_disk, |path, bytes| {
+        rendered_files
+            .get(path)
+            .filter(|(text, _)| *text == bytes)
+            .map(|(_, items)| (*items).clone())
+    });
+    drop(rendered_files);
+    diagnostics.extend(unreadable);
+    if !diagnostics.is_empty() {
+        report(&diagnostics, input.format)?;
+    }
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Ok(ExitCode::from(EXIT_INVALID));
+    }
+    let expected_items: Vec<Item> = expected_by_file.into_iter().flatten().collect();
     let count = expected_items.len();
     let result = match diff::diff_items(&committed, &expected_items, &DiffOptions::default()) {
         Ok(result) => result,
@@ -517,7 +538,7 @@ pub fn run_check(args: CheckArgs) -> Result<ExitCode> {
     out.push('\n');
     print_stdout(&out)?;
     // As in `diff`: the process ends next.
-    std::mem::forget((committed, expected_items, result, on_disk));
+    std::mem::forget((committed, expected_items, result, expected_files));
     Ok(ExitCode::from(EXIT_DIFFERENT))
 }
 
@@ -527,25 +548,34 @@ fn is_object_file(path: &str) -> bool {
 }
 
 /// The objects of a committed tree's YAML files, read as document texts, with every problem.
+/// `known` gives the objects of a file that a render would write with these very bytes.
 fn committed_items(
     dir: &Path,
-    on_disk: &BTreeMap<String, Vec<u8>>,
+    on_disk: BTreeMap<String, Vec<u8>>,
+    known: impl Fn(&str, &[u8]) -> Option<Vec<Item>>,
 ) -> (Vec<Item>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
+    let mut items = Vec::new();
     let mut texts: Vec<read::File> = Vec::new();
     for (path, bytes) in on_disk {
-        if !is_object_file(path) {
+        if !is_object_file(&path) {
             continue;
         }
-        let name = load_display(&dir.join(path));
-        match std::str::from_utf8(bytes) {
-            Ok(text) => texts.push((Arc::from(name), Arc::new(text.to_string()))),
+        if let Some(found) = known(&path, &bytes) {
+            items.extend(found);
+            continue;
+        }
+        let name = load_display(&dir.join(&path));
+        match String::from_utf8(bytes) {
+            Ok(text) => texts.push((Arc::from(name), Arc::new(text))),
             // The loader's own message, with the position of the first bad byte.
-            Err(_) => diagnostics
-                .extend(load::load_bytes(&name, bytes, &read::document_limits()).diagnostics),
+            Err(err) => diagnostics.extend(
+                load::load_bytes(&name, err.as_bytes(), &read::document_limits()).diagnostics,
+            ),
         }
     }
-    let (items, found) = read::items(&texts);
+    let (read, found) = read::items(&texts);
+    items.extend(read);
     diagnostics.extend(found);
     (items, diagnostics)
 }

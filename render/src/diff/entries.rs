@@ -1,0 +1,408 @@
+//! The changed fields of two documents from the entries whose text differs, without parsing
+//! the rest.
+//!
+//! Two versions of a rendered object share almost all of their text: a worker whose gateway
+//! moved differs in one env value and its render hash, its CR only in the children map.
+//! Block YAML shows its structure in its indentation, so the entries of a mapping can be cut
+//! apart by their key lines and compared as text: an entry whose text is the same on both
+//! sides has the same value, one that differs is compared entry by entry again when both of
+//! its values are block mappings, or else parsed on its own (a few lines) and compared as
+//! data by [`fields`](super::fields). The result is the field list that parsing the whole
+//! documents would give, in the same order.
+//!
+//! It answers only for plain block mappings whose keys are plain words (`scan.rs`'s rule) and
+//! that hold no anchor or alias (an alias would tie an unchanged entry to a changed one);
+//! `None` sends the pair to the full parse, which also reports any syntax error.
+
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::fields::{self, FieldChange, Step};
+use crate::load::{self, Limits};
+
+/// One line of a document: where it is, its indentation, and whether it holds content.
+struct Line {
+    range: Range<usize>,
+    indent: usize,
+    content: bool,
+}
+
+/// A mapping entry: its key and its lines (key line first, then its value's lines).
+struct Entry<'a> {
+    key: &'a str,
+    lines: Range<usize>,
+}
+
+/// One document's text cut into lines.
+struct Doc<'a> {
+    text: &'a str,
+    lines: Vec<Line>,
+}
+
+impl<'a> Doc<'a> {
+    fn new(text: &'a str) -> Option<Doc<'a>> {
+        let bytes = text.as_bytes();
+        let mut lines = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
+            let line = &text[at..end];
+            let body = line.trim_end_matches(['\n', '\r']);
+            let indent = body.len() - body.trim_start_matches(' ').len();
+            let rest = &body[indent..];
+            if rest.starts_with('\t') {
+                return None;
+            }
+            let content = !rest.is_empty() && !rest.starts_with('#');
+            lines.push(Line {
+                range: at..end,
+                indent,
+                content,
+            });
+            at = end;
+        }
+        Some(Doc { text, lines })
+    }
+
+    /// The text of lines `range`.
+    fn text_of(&self, range: &Range<usize>) -> &'a str {
+        match (
+            self.lines.get(range.start),
+            range.end.checked_sub(1).and_then(|i| self.lines.get(i)),
+        ) {
+            (Some(first), Some(last)) if range.start < range.end => {
+                &self.text[first.range.start..last.range.end]
+            }
+            _ => "",
+        }
+    }
+
+    /// A line's text after its indentation, without the line break.
+    fn rest(&self, i: usize) -> &'a str {
+        let line = &self.lines[i];
+        self.text[line.range.clone()]
+            .trim_end_matches(['\n', '\r'])
+            .get(line.indent..)
+            .unwrap_or_default()
+    }
+
+    /// The entries of the block mapping in lines `range` whose keys sit at `indent`, in
+    /// order; `None` when the lines are not such a mapping.
+    fn entries(&self, range: Range<usize>, indent: usize) -> Option<Vec<Entry<'a>>> {
+        let mut entries: Vec<Entry<'a>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for i in range.clone() {
+            let line = &self.lines[i];
+            if !line.content {
+                if let Some(last) = entries.last_mut() {
+                    last.lines.end = i + 1;
+                }
+                continue;
+            }
+            let rest = self.rest(i);
+            if line.indent > indent || (line.indent == indent && is_entry(rest)) {
+                // The value of the entry before: deeper lines, or an indentless sequence.
+                entries.last_mut()?.lines.end = i + 1;
+                continue;
+            }
+            if line.indent < indent {
+                return None;
+            }
+            let (key, _) = crate::load::scan::plain_key(rest)?;
+            if !seen.insert(key) {
+                return None; // a duplicate key: the parser's to report
+            }
+            entries.push(Entry {
+                key,
+                lines: i..i + 1,
+            });
+        }
+        Some(entries)
+    }
+
+    /// The indentation of the keys of an entry's value, when the value is a block mapping: its
+    /// key line ends at the colon, and its next content line is deeper and not a sequence entry.
+    fn nested_indent(&self, entry: &Entry<'_>) -> Option<usize> {
+        let first = entry.lines.start;
+        let (_, after) = crate::load::scan::plain_key(self.rest(first))?;
+        let after = after.trim_start_matches(' ');
+        if !(after.is_empty() || after.starts_with('#')) {
+            return None;
+        }
+        let next = (first + 1..entry.lines.end).find(|i| self.lines[*i].content)?;
+        let indent = self.lines[next].indent;
+        (indent > self.lines[first].indent && !is_entry(self.rest(next))).then_some(indent)
+    }
+}
+
+/// Whether a line's content starts a block sequence entry.
+fn is_entry(rest: &str) -> bool {
+    rest == "-" || rest.starts_with("- ")
+}
+
+/// The fields that differ between two documents, as [`fields::changes`] would list them for
+/// the parsed documents; `None` when the texts are not plain enough to be read in parts.
+pub(super) fn changes(old: &str, new: &str) -> Option<Vec<FieldChange>> {
+    // An anchor or an alias may tie entries together; a directive or a marker ends the shape.
+    if [old, new].iter().any(|t| t.contains(['&', '*', '%', '\t'])) {
+        return None;
+    }
+    let (old_doc, new_doc) = (Doc::new(old)?, Doc::new(new)?);
+    let root = |doc: &Doc<'_>| {
+        let start = doc.lines.iter().position(|l| l.content)?;
+        // The document's own bare `---` before its first key; content after one is odd.
+        let first = doc.rest(start);
+        let start = match first.strip_prefix("---") {
+            Some(rest) if rest.trim_start_matches(' ').is_empty() || rest.starts_with(" #") => {
+                start + 1
+            }
+            Some(_) => return None,
+            None => start,
+        };
+        Some((
+            start..doc.lines.len(),
+            doc.lines
+                .get(start..)?
+                .iter()
+                .find(|l| l.content)
+                .map_or(0, |l| l.indent),
+        ))
+    };
+    let ((old_range, old_indent), (new_range, new_indent)) = (root(&old_doc)?, root(&new_doc)?);
+    if old_indent != 0 || new_indent != 0 {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    compare(
+        (&old_doc, old_range, 0),
+        (&new_doc, new_range, 0),
+        &mut path,
+        &mut out,
+    )?;
+    Some(out)
+}
+
+/// One side of a mapping being compared: the document, the mapping's lines, its keys' indent.
+type Block<'d, 'a> = (&'d Doc<'a>, Range<usize>, usize);
+
+fn compare(
+    old: Block<'_, '_>,
+    new: Block<'_, '_>,
+    path: &mut Vec<Step>,
+    out: &mut Vec<FieldChange>,
+) -> Option<()> {
+    let (old_doc, new_doc) = (old.0, new.0);
+    let old_entries = old_doc.entries(old.1, old.2)?;
+    let new_entries = new_doc.entries(new.1, new.2)?;
+    let mut keys: Vec<&str> = old_entries
+        .iter()
+        .chain(&new_entries)
+        .map(|e| e.key)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // A ConfigMap may hold thousands of keys: find entries by hash, not by scanning.
+    let by_key = |entries: &[Entry<'_>]| -> std::collections::HashMap<String, usize> {
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.to_string(), i))
+            .collect()
+    };
+    let (old_by_key, new_by_key) = (by_key(&old_entries), by_key(&new_entries));
+    for key in keys {
+        let a = old_by_key.get(key).map(|i| &old_entries[*i]);
+        let b = new_by_key.get(key).map(|i| &new_entries[*i]);
+        let (a_text, b_text) = (
+            a.map(|e| old_doc.text_of(&e.lines)),
+            b.map(|e| new_doc.text_of(&e.lines)),
+        );
+        if a_text == b_text {
+            continue;
+        }
+        path.push(Step::Key(key.to_string()));
+        let nested = match (a, b) {
+            (Some(a), Some(b)) => {
+                old_doc
+                    .nested_indent(a)
+                    .zip(new_doc.nested_indent(b))
+                    .map(|(i, j)| {
+                        (
+                            (a.lines.start + 1..a.lines.end, i),
+                            (b.lines.start + 1..b.lines.end, j),
+                        )
+                    })
+            }
+            _ => None,
+        };
+        // A mapping on both sides is compared entry by entry; when its lines turn out not to
+        // be one after all, the whole entry is parsed instead.
+        let mut done = false;
+        if let Some(((a_lines, i), (b_lines, j))) = nested {
+            let before = out.len();
+            if compare((old_doc, a_lines, i), (new_doc, b_lines, j), path, out).is_some() {
+                done = true;
+            } else {
+                out.truncate(before);
+            }
+        }
+        if !done {
+            let value = |text: Option<&str>| -> Option<Option<Value>> {
+                match text {
+                    None => Some(None),
+                    Some(text) => entry_value(text, key).map(Some),
+                }
+            };
+            let (x, y) = (value(a_text)?, value(b_text)?);
+            fields::changes_at(x.as_ref(), y.as_ref(), path, out);
+        }
+        path.pop();
+    }
+    Some(())
+}
+
+/// The value of the one entry in `text`, parsed on its own; `None` when it does not parse
+/// alone.
+fn entry_value(text: &str, key: &str) -> Option<Value> {
+    let limits = Limits {
+        max_file_bytes: u64::MAX,
+        ..Limits::default()
+    };
+    let loaded = load::load_str("entry", text, &limits);
+    if !loaded.diagnostics.is_empty() || loaded.documents.len() != 1 {
+        return None;
+    }
+    match loaded.documents.into_iter().next()?.root.into_json() {
+        Value::Object(mut map) if map.len() == 1 => map.remove(key),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::emit::yaml;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn full(old: &str, new: &str) -> Vec<FieldChange> {
+        let parse = |t: &str| {
+            load::load_str("t", t, &Limits::default()).documents[0]
+                .root
+                .to_json()
+        };
+        fields::changes(&parse(old), &parse(new))
+    }
+
+    fn listed(found: &[FieldChange]) -> Vec<String> {
+        found
+            .iter()
+            .map(|f| format!("{} {} {:?} {:?}", f.kind.as_str(), f.dotted(), f.old, f.new))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_changed_entries_are_read() {
+        let old = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  annotations:\n    layer.hev.dev/render-hash: aa\n  name: w\nspec:\n  template:\n    spec:\n      containers:\n      - env:\n        - name: URL\n          value: http://a\n        name: worker\n";
+        let new = old.replace("aa", "bb").replace("http://a", "http://b");
+        let found = changes(old, &new).unwrap();
+        assert_eq!(
+            listed(&found),
+            [
+                "changed metadata.annotations[layer.hev.dev/render-hash] Some(String(\"aa\")) Some(String(\"bb\"))",
+                "changed spec.template.spec.containers[worker].env[URL].value Some(String(\"http://a\")) Some(String(\"http://b\"))",
+            ]
+        );
+        assert_eq!(found, full(old, &new));
+    }
+
+    #[test]
+    fn formatting_alone_is_no_change_and_added_keys_are_added() {
+        let old = "a:\n  b: 1\n  c: [1, 2]\n";
+        assert_eq!(
+            changes(old, "a:\n  b: 1\n  c:\n  - 1\n  - 2\n").unwrap(),
+            vec![]
+        );
+        let new = "a:\n  b: 1\n  c: [1, 2]\n  d: {x: 1}\n";
+        assert_eq!(listed(&changes(old, new).unwrap()), listed(&full(old, new)));
+    }
+
+    #[test]
+    fn what_it_cannot_read_in_parts_goes_to_the_parser() {
+        for (old, new) in [
+            ("a: &x 1\nb: *x\n", "a: &x 2\nb: *x\n"),
+            ("a: 1\n\tb: 2\n", "a: 2\n"),
+            ("'a': 1\n", "'a': 2\n"),
+            ("- a\n", "- b\n"),
+            ("a: 1\na: 2\n", "a: 1\na: 3\n"),
+            ("a: [1,\n", "a: [2,\n"),
+        ] {
+            assert_eq!(changes(old, new), None, "{old}");
+        }
+    }
+
+    /// Small JSON values: the shapes manifests have, with keys that collide often.
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (0i64..5).prop_map(Value::from),
+            prop::sample::select(&["a", "b", "", "x y", "1", "true", "#c", "a: b", "- x", "é"][..])
+                .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop::sample::select(&["a", "b", "name", "c.d/e", "x y", "1"][..]),
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    fn document() -> impl Strategy<Value = Value> {
+        prop::collection::btree_map(
+            prop::sample::select(&["apiVersion", "kind", "metadata", "spec", "data"][..]),
+            value(),
+            1..5,
+        )
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn entries_give_the_fields_of_the_whole_documents(a in document(), b in document()) {
+            let (old, new) = (yaml::to_string(&a), yaml::to_string(&b));
+            if let Some(found) = changes(&old, &new) {
+                prop_assert_eq!(found, fields::changes(&a, &b));
+            }
+        }
+
+        #[test]
+        fn a_small_edit_is_read_in_parts(a in document(), b in value()) {
+            // One entry replaced deep inside: the common case, which must not fall back.
+            let mut edited = a.clone();
+            if let Some(map) = edited.as_object_mut() {
+                map.insert("spec".into(), json!({"template": {"x": b}}));
+            }
+            let mut base = a.clone();
+            if let Some(map) = base.as_object_mut() {
+                map.insert("spec".into(), json!({"template": {"x": 0}}));
+            }
+            let (old, new) = (yaml::to_string(&base), yaml::to_string(&edited));
+            let found = changes(&old, &new);
+            prop_assert!(found.is_some(), "{}\n{}", old, new);
+            prop_assert_eq!(found.unwrap_or_default(), fields::changes(&base, &edited));
+        }
+    }
+}
