@@ -88,7 +88,11 @@ pub async fn run_controller(
                 }
                 Err(_) => leader_open = false,
             },
-            _ = tick.tick() => dirty.push(Dirty::Everything),
+            // A tick during a full evaluation is that evaluation: restarting it would never let
+            // a round finish when one takes longer than the interval.
+            _ = tick.tick() => if backlog.is_empty() {
+                dirty.push(Dirty::Everything);
+            },
             // Nothing else to do: go on with the full evaluation, after letting others run.
             () = tokio::task::yield_now(), if !backlog.is_empty() => {}
         }

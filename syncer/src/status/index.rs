@@ -36,6 +36,7 @@ use layer_render::workload::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, child_name};
 use serde_json::{Value, json};
 
 use super::Update;
+use super::events::Summary;
 use crate::metrics::Metrics;
 use crate::probe::ProbeResults;
 use crate::readiness::infra_rules::InfraEnv;
@@ -58,6 +59,26 @@ pub struct IndexOptions {
     pub document_cache_namespace: String,
     /// Name of the document-cache StatefulSet.
     pub document_cache_name: String,
+}
+
+/// One evaluated CR: its live status (as compared), the status it should have, and the
+/// identity of the cached version.
+struct Evaluated {
+    live: Value,
+    desired: Value,
+    resource_version: Option<String>,
+    uid: Option<String>,
+}
+
+impl Evaluated {
+    fn new(meta: &kube::core::ObjectMeta, live: Value, desired: Value) -> Self {
+        Evaluated {
+            live,
+            desired,
+            resource_version: meta.resource_version.clone(),
+            uid: meta.uid.clone(),
+        }
+    }
 }
 
 struct Pending {
@@ -198,7 +219,13 @@ impl StatusIndex {
             HevKind::Index => self.index(key, clock),
             HevKind::InfraRules => self.infra_rules(key, clock),
         };
-        let Some((live, desired, resource_version)) = outcome else {
+        let Some(Evaluated {
+            live,
+            desired,
+            resource_version,
+            uid,
+        }) = outcome
+        else {
             // Deleted: nothing to write, nothing to remember.
             self.progress.remove(key);
             self.pending.remove(key);
@@ -228,6 +255,11 @@ impl StatusIndex {
             self.metrics.skipped(kind.kind_str());
             return None;
         }
+        // What the server holds before this write: the update sent last, else the live status.
+        let before = match self.pending.get(key).filter(|p| !p.gone) {
+            Some(p) => Summary::of(&p.comparable),
+            None => Summary::of(&live),
+        };
         self.pending.insert(
             key.clone(),
             Pending {
@@ -238,11 +270,13 @@ impl StatusIndex {
         );
         Some(Update {
             key: key.clone(),
+            uid,
             body: json!({
                 "apiVersion": kind.api_version(),
                 "kind": kind.kind_str(),
                 "status": desired,
             }),
+            before,
         })
     }
 
@@ -325,11 +359,7 @@ impl StatusIndex {
         }
     }
 
-    fn pipeline(
-        &mut self,
-        key: &ObjectKey,
-        clock: Clock,
-    ) -> Option<(Value, Value, Option<String>)> {
+    fn pipeline(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let ns = key.namespace.as_deref().unwrap_or_default();
         let cr = self
             .caches
@@ -346,18 +376,10 @@ impl StatusIndex {
         let assessment = pipeline::assess(&cr, &children, &env);
         let live = cr.status.clone().unwrap_or_default();
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 
-    fn function(
-        &mut self,
-        key: &ObjectKey,
-        clock: Clock,
-    ) -> Option<(Value, Value, Option<String>)> {
+    fn function(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let ns = key.namespace.as_deref().unwrap_or_default();
         let cr = self
             .caches
@@ -385,18 +407,10 @@ impl StatusIndex {
             ..cr.status.clone().unwrap_or_default()
         };
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 
-    fn vector_store(
-        &mut self,
-        key: &ObjectKey,
-        clock: Clock,
-    ) -> Option<(Value, Value, Option<String>)> {
+    fn vector_store(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let ns = key.namespace.as_deref().unwrap_or_default();
         let cr = self
             .caches
@@ -415,14 +429,10 @@ impl StatusIndex {
         let assessment = vector_store::assess(&cr, &neighbours, &probe, &secret);
         let live = cr.status.clone().unwrap_or_default();
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 
-    fn index(&mut self, key: &ObjectKey, clock: Clock) -> Option<(Value, Value, Option<String>)> {
+    fn index(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let ns = key.namespace.as_deref().unwrap_or_default();
         let cr = self
             .caches
@@ -451,18 +461,10 @@ impl StatusIndex {
             ..cr.status.clone().unwrap_or_default()
         };
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 
-    fn infra_rules(
-        &mut self,
-        key: &ObjectKey,
-        clock: Clock,
-    ) -> Option<(Value, Value, Option<String>)> {
+    fn infra_rules(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let cr: std::sync::Arc<InfraRules> =
             self.caches.infra_rules.get(&ObjectRef::new(&key.name))?;
         let sts = self.caches.stateful_sets.get(
@@ -490,11 +492,7 @@ impl StatusIndex {
             ..cr.status.clone().unwrap_or_default()
         };
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 }
 

@@ -278,6 +278,33 @@ spec:
     assert_eq!(infra["apiVersion"], "hevlayer.com/v1alpha1");
     assert_eq!(infra["kind"], "InfraRules");
     fake.no_patch_within(Duration::from_millis(500)).await;
+    // Each became Ready: one Event each, in its namespace (a cluster-scoped one's in default).
+    let events: BTreeSet<(String, String, String)> = fake
+        .event_writes()
+        .iter()
+        .map(|e| {
+            (
+                e.path.clone(),
+                e.body["regarding"]["kind"].as_str().unwrap().to_string(),
+                e.body["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let posted = |ns: &str, kind: &str, reason: &str| {
+        (
+            format!("/apis/events.k8s.io/v1/namespaces/{ns}/events"),
+            kind.to_string(),
+            reason.to_string(),
+        )
+    };
+    assert_eq!(
+        events,
+        BTreeSet::from([
+            posted("layer", "VectorStore", "ProbeDisabled"),
+            posted("layer", "Index", "StoreReady"),
+            posted("default", "InfraRules", "PoolsReady"),
+        ])
+    );
     run.shutdown().await;
     fake.assert_only_status_was_mutated();
 }
