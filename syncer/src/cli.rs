@@ -73,7 +73,7 @@ pub struct Cli {
     pub api_timeout: Duration,
     /// Status writes (each with the Event that may follow it) in flight at once. Never more
     /// than one per CR.
-    #[arg(long, value_name = "N", default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_concurrent_writes: usize,
     /// Client-side cap on writes (status applies and Events) per second; 0 leaves the pacing
     /// to the API server's priority and fairness (429 answers are honoured either way).
@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(cli.api_timeout, Duration::from_secs(30));
         assert_eq!(cli.lease_duration, Duration::from_secs(15));
         assert_eq!(cli.lease_renew_before, Duration::from_secs(5));
-        assert_eq!(cli.max_concurrent_writes, 32);
+        assert_eq!(cli.max_concurrent_writes, 64);
         assert_eq!(cli.write_qps, 0.0);
         assert_eq!(cli.write_burst, 64);
     }
@@ -410,7 +410,7 @@ mod tests {
             "--lease-renew-before",
             "10s",
             "--max-concurrent-writes",
-            "64",
+            "128",
             "--write-qps",
             "50",
             "--write-burst",
@@ -424,7 +424,7 @@ mod tests {
         assert_eq!(cli.release_namespace.as_deref(), Some("layer"));
         assert_eq!(cli.max_replicas_ceiling, 50);
         assert_eq!(cli.lease_duration, Duration::from_secs(30));
-        assert_eq!(cli.max_concurrent_writes, 64);
+        assert_eq!(cli.max_concurrent_writes, 128);
         assert_eq!(cli.write_qps, 50.0);
         assert!(cli.validate().is_ok());
     }

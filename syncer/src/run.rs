@@ -17,7 +17,7 @@ use crate::leader::Election;
 use crate::metrics::Metrics;
 use crate::probe::{ProbeOptions, ProbeResults, run_prober};
 use crate::status::controller::{ControllerIo, run_controller};
-use crate::status::events::{BudgetOptions, Publisher};
+use crate::status::events::{BudgetOptions, Recorders};
 use crate::status::index::{IndexOptions, StatusIndex};
 use crate::status::rate_limit::RateLimit;
 use crate::status::writer::{Backoff, WriterIo, WriterOptions, run_writer};
@@ -137,6 +137,7 @@ pub async fn sync(
     let (signal_tx, signal_rx) = mpsc::unbounded_channel();
     let (update_tx, update_rx) = mpsc::unbounded_channel();
     let (feedback_tx, feedback_rx) = mpsc::unbounded_channel();
+    let (waiting_tx, waiting_rx) = watch::channel(0);
     let watchers = spawn_watchers(
         &client,
         &config.watch,
@@ -158,11 +159,12 @@ pub async fn sync(
     ));
     let writer = tokio::spawn(run_writer(
         WriterIo {
-            events: Publisher::new(client.clone(), config.identity.clone()),
+            events: Recorders::new(client.clone(), config.identity.clone()),
             client,
             updates: update_rx,
             feedback: feedback_tx,
             leader: leader.clone(),
+            waiting: waiting_tx,
             metrics: metrics.clone(),
         },
         WriterOptions {
@@ -180,6 +182,7 @@ pub async fn sync(
             signals: signal_rx,
             feedback: feedback_rx,
             updates: update_tx,
+            writer_waiting: waiting_rx,
             leader,
             ready,
             resync: config.resync,

@@ -11,6 +11,8 @@
 //! kube-runtime's [`Recorder`] publishes them as `events.k8s.io/v1` Events, and aggregates as
 //! the API conventions ask: the same Event again on the same CR within 6 minutes patches the
 //! first one's `series` (a count and the last time seen) instead of creating another object.
+//! [`Recorders`] spreads the CRs over 64 recorders: a recorder sweeps its whole cache on every
+//! Event, so one shared by 10,000 CRs made each Event cost a pass over 10,000 cached Events.
 //! On top of that, [`Budget`] gives each CR 25 Events, refilled at one every 5 minutes
 //! (client-go's spam filter), so a CR that flaps sends a bounded number of requests, not one
 //! per flap.
@@ -174,47 +176,59 @@ impl Budget {
     }
 }
 
-/// Publishes [`Notice`]s through kube-runtime's [`Recorder`] (one shared cache for the
-/// series of every CR).
-#[derive(Clone)]
-pub struct Publisher {
-    recorder: Recorder,
+/// How many recorders share the CRs.
+pub const RECORDER_SHARDS: usize = 64;
+
+/// kube-runtime [`Recorder`]s, each holding the series of the Events of the CRs that hash to
+/// it (its cache key includes the CR, so sharing one changes nothing but the cost of the sweep
+/// it makes on every Event).
+pub struct Recorders {
+    shards: Vec<Recorder>,
 }
 
-impl Publisher {
+impl Recorders {
     /// Events reported as `layer-syncer` by `instance` (the pod name).
     pub fn new(client: Client, instance: String) -> Self {
-        Publisher {
-            recorder: Recorder::new(
-                client,
-                Reporter {
-                    controller: REPORTING_CONTROLLER.into(),
-                    instance: Some(instance),
-                },
-            ),
+        let reporter = Reporter {
+            controller: REPORTING_CONTROLLER.into(),
+            instance: Some(instance),
+        };
+        Recorders {
+            shards: (0..RECORDER_SHARDS)
+                .map(|_| Recorder::new(client.clone(), reporter.clone()))
+                .collect(),
         }
     }
 
-    /// Publishes `notice` on the CR `key` (uid `uid`).
-    pub async fn publish(
-        &self,
-        key: &ObjectKey,
-        uid: Option<&str>,
-        notice: &Notice,
-    ) -> Result<(), kube::Error> {
-        let event = Event {
-            type_: if notice.warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: notice.reason.clone(),
-            note: Some(notice.note.clone()),
-            action: notice.action.into(),
-            secondary: None,
-        };
-        self.recorder.publish(&event, &reference(key, uid)).await
+    /// The recorder of `key`'s Events.
+    pub fn for_cr(&self, key: &ObjectKey) -> Recorder {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let shard = usize::try_from(h.finish() % RECORDER_SHARDS as u64).unwrap_or_default();
+        self.shards[shard].clone()
     }
+}
+
+/// Publishes `notice` on the CR `key` (uid `uid`) through its recorder.
+pub async fn publish(
+    recorder: &Recorder,
+    key: &ObjectKey,
+    uid: Option<&str>,
+    notice: &Notice,
+) -> Result<(), kube::Error> {
+    let event = Event {
+        type_: if notice.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: notice.reason.clone(),
+        note: Some(notice.note.clone()),
+        action: notice.action.into(),
+        secondary: None,
+    };
+    recorder.publish(&event, &reference(key, uid)).await
 }
 
 /// The `regarding` reference of an Event on `key`.

@@ -84,6 +84,8 @@ impl Evaluated {
 struct Pending {
     comparable: Value,
     resource_version: Option<String>,
+    /// When the writer reported it written (its echo is then due).
+    written_at: Option<Instant>,
     /// The write was answered 404: the CR is gone, at least at this resource version.
     gone: bool,
 }
@@ -145,6 +147,24 @@ impl StatusIndex {
         self.pending.remove(key);
     }
 
+    /// Records that the writer applied the update sent for `key`.
+    pub fn mark_written(&mut self, key: &ObjectKey, now: Instant) {
+        if let Some(p) = self.pending.get_mut(key) {
+            p.written_at = Some(now);
+        }
+    }
+
+    /// Whether the status sent for `key` is still on its way: not written yet (queued, in
+    /// flight or retried), or written less than `window` before `now` and not seen back
+    /// through the watch yet.
+    pub fn on_its_way(&self, key: &ObjectKey, now: Instant, window: std::time::Duration) -> bool {
+        self.pending.get(key).is_some_and(|p| {
+            !p.gone
+                && p.written_at
+                    .is_none_or(|at| now.saturating_duration_since(at) < window)
+        })
+    }
+
     /// Forgets every sent update.
     pub fn forget_all_pending(&mut self) {
         self.pending.clear();
@@ -171,14 +191,11 @@ impl StatusIndex {
         self.pending.retain(|k, _| present.contains(k));
     }
 
-    /// How many CRs the index keeps state for.
+    /// How many CRs the index keeps state for. Every CR with a sent update has a stall clock
+    /// too (both are set by [`StatusIndex::evaluate`] and dropped together), so this is the
+    /// number of clocks: counted in constant time, as it is after every round.
     pub fn tracked(&self) -> usize {
         self.progress.len()
-            + self
-                .pending
-                .keys()
-                .filter(|k| !self.progress.contains_key(*k))
-                .count()
     }
 
     /// The CRs a [`Dirty`] names, resolved against the caches.
@@ -265,6 +282,7 @@ impl StatusIndex {
             Pending {
                 comparable: without_times(&desired),
                 resource_version,
+                written_at: None,
                 gone: false,
             },
         );
@@ -802,6 +820,28 @@ mod tests {
         index.retain(&keys.iter().collect());
         assert_eq!(index.tracked(), 0);
         drop(cr);
+    }
+
+    #[test]
+    fn a_status_is_on_its_way_until_written_then_for_one_window_until_its_echo() {
+        let (mut index, mut w, cr) = ready_pipeline();
+        let window = std::time::Duration::from_secs(30);
+        let now = Instant::now();
+        assert!(!index.on_its_way(&key(), now, window));
+        let sent = index.evaluate(&key(), clock().now).unwrap();
+        // Queued or retried, however long: on its way.
+        assert!(index.on_its_way(&key(), now + 10 * window, window));
+        index.mark_written(&key(), now);
+        assert!(index.on_its_way(&key(), now, window));
+        // Written, and no echo for a whole window: evaluated again.
+        assert!(!index.on_its_way(&key(), now + window, window));
+        // Its echo settles it.
+        let mut written = cr;
+        written.status = Some(serde_json::from_value(sent.body["status"].clone()).unwrap());
+        written.metadata.resource_version = Some("2".into());
+        w.pipelines.apply_watcher_event(&Event::Apply(written));
+        assert_eq!(index.evaluate(&key(), later(1).now), None);
+        assert!(!index.on_its_way(&key(), now, window));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use http_body_util::BodyExt;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use kube::client::Body;
 use kube::core::{Request, Status};
+use kube::runtime::events::Recorder;
 use kube::{Api, Client};
 use layer_render::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore};
 use layer_render::key::ObjectKey;
@@ -33,7 +34,7 @@ use tokio::sync::watch;
 use tokio::task::{Id, JoinSet};
 use tokio::time::Instant;
 
-use super::events::{Budget, BudgetOptions, Notice, Publisher, notice};
+use super::events::{Budget, BudgetOptions, Notice, Recorders, notice};
 use super::rate_limit::RateLimit;
 use super::{Command, FIELD_MANAGER, Feedback, Update};
 use crate::client::is_timeout;
@@ -94,7 +95,9 @@ pub struct WriterIo {
     /// Whether this replica holds the Lease.
     pub leader: watch::Receiver<bool>,
     /// Where Events go.
-    pub events: Publisher,
+    pub events: Recorders,
+    /// How many updates wait to be sent, for the controller to pace full evaluations by.
+    pub waiting: watch::Sender<usize>,
     /// Metrics.
     pub metrics: Metrics,
 }
@@ -379,7 +382,7 @@ enum Done {
 struct Writer {
     client: Client,
     feedback: UnboundedSender<Feedback>,
-    events: Publisher,
+    events: Recorders,
     metrics: Metrics,
     opts: WriterOptions,
     queue: Queue,
@@ -403,6 +406,7 @@ pub async fn run_writer(io: WriterIo, opts: WriterOptions) {
         feedback,
         leader,
         events,
+        waiting,
         metrics,
     } = io;
     let mut w = Writer {
@@ -424,7 +428,9 @@ pub async fn run_writer(io: WriterIo, opts: WriterOptions) {
             w.take(c);
         }
         let wake = w.dispatch(*leader.borrow());
-        w.metrics.queue_depth(w.queue.entries.len());
+        let depth = w.queue.entries.len();
+        w.metrics.queue_depth(depth);
+        waiting.send_if_modified(|n| std::mem::replace(n, depth) != depth);
         if !open && w.queue.is_empty() && w.tasks.is_empty() {
             return;
         }
@@ -548,8 +554,9 @@ impl Writer {
             self.release(key);
             return;
         }
+        let recorder = self.events.for_cr(key);
         let handle = self.tasks.spawn(publish(
-            self.events.clone(),
+            recorder,
             key.clone(),
             update.uid.clone(),
             n,
@@ -615,7 +622,7 @@ impl Writer {
 
 /// Publishes one Event, retrying a retryable failure a few times (Events are best effort).
 async fn publish(
-    events: Publisher,
+    recorder: Recorder,
     key: ObjectKey,
     uid: Option<String>,
     notice: Notice,
@@ -626,7 +633,7 @@ async fn publish(
         if let Some(rate) = &opts.rate {
             rate.take().await;
         }
-        match events.publish(&key, uid.as_deref(), &notice).await {
+        match super::events::publish(&recorder, &key, uid.as_deref(), &notice).await {
             Ok(()) => {
                 tracing::debug!(object = %key, reason = %notice.reason, "event published");
                 metrics.event(notice.type_label(), "ok");

@@ -380,3 +380,45 @@ async fn watches_select_only_rendered_children_and_the_document_cache_by_name() 
     );
     assert!(!query_of(PIPELINES).contains("labelSelector"));
 }
+
+#[tokio::test]
+async fn a_status_written_back_after_the_first_list_touches_only_its_own_cr() {
+    // Regression: CRs from the first list had no remembered generation and labels, so the
+    // echo of their first status write counted as a spec change: InfraRules' re-evaluated
+    // every workload, each Index's every Function (10 times the work on a first sync).
+    let mut objects = live_pipeline(PIPELINE);
+    objects.extend(live_pipeline(
+        &PIPELINE.replace("name: embed,", "name: other,"),
+    ));
+    let infra = r#"
+apiVersion: hevlayer.com/v1alpha1
+kind: InfraRules
+metadata: {name: default}
+spec:
+  computePools:
+    - {name: cpu, kind: cpu, maxReplicasPerWorkload: 32}
+"#;
+    let mut rules = find(&rendered(infra), "InfraRules");
+    rules["metadata"]["generation"] = json!(1);
+    objects.push((INFRA_RULES, rules));
+    let (client, fake) = Fake::start(objects, &[NODE_POOLS]);
+    // InfraRules' write comes back only once the Pipelines' have.
+    fake.hold(INFRA_RULES);
+    let mut cfg = config();
+    cfg.resync = Duration::from_secs(3600);
+    let run = start_with(client, true, cfg);
+    fake.wait_until("three writes, two echoes", |f| {
+        f.patch_total() == 3 && run.reconciles() >= 5.0
+    })
+    .await;
+    fake.release(INFRA_RULES);
+    fake.wait_until("the last echo", |_| run.reconciles() >= 6.0)
+        .await;
+    fake.drain_patches().await;
+    fake.no_patch_within(Duration::from_millis(500)).await;
+    assert_eq!(fake.patch_total(), 3);
+    // One evaluation each on the first list, one each when its write comes back.
+    assert_eq!(run.reconciles(), 6.0);
+    run.shutdown().await;
+    fake.assert_only_status_was_mutated();
+}

@@ -193,6 +193,9 @@ struct State {
     down: bool,
     /// Collections whose requests are refused while the rest is served.
     refusing: BTreeSet<String>,
+    /// Status patches and Event writes received (counted as they come: the bench polls them).
+    status_patches: usize,
+    event_writes: usize,
     /// Clients whose requests are refused ([`Fake::cut_off`]).
     cut_off: BTreeSet<String>,
     /// Added to the answer of every request but a `GET`.
@@ -652,6 +655,11 @@ impl Fake {
         if let Reply::After(d, _) = &reply {
             recorded.done = now + *d;
         }
+        if recorded.is_status_patch() {
+            st.status_patches += 1;
+        } else if recorded.method != "GET" && recorded.path.starts_with("/apis/events.k8s.io/") {
+            st.event_writes += 1;
+        }
         st.requests.push(recorded.clone());
         drop(st);
         if recorded.is_status_patch() {
@@ -880,8 +888,12 @@ impl Fake {
 
     /// How many status patches reached the server.
     pub fn patch_total(&self) -> usize {
-        let st = self.state.lock().unwrap();
-        st.requests.iter().filter(|r| r.is_status_patch()).count()
+        self.state.lock().unwrap().status_patches
+    }
+
+    /// How many Event writes reached the server.
+    pub fn event_write_count(&self) -> usize {
+        self.state.lock().unwrap().event_writes
     }
 
     /// The Event writes (`POST` and `PATCH`) that reached the server, in order.

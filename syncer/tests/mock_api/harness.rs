@@ -159,7 +159,7 @@ pub fn config() -> SyncConfig {
             initial: Duration::from_millis(10),
             max: Duration::from_millis(80),
         },
-        max_concurrent_writes: 32,
+        max_concurrent_writes: 64,
         write_qps: 0.0,
         write_burst: 64,
         identity: "layer-syncer-test".into(),
