@@ -373,7 +373,7 @@ impl Queue {
 /// What a task in flight finished.
 enum Done {
     /// A status write, with its answer.
-    Write(Entry, Result<(), WriteError>),
+    Write(Box<Entry>, Result<(), WriteError>),
     /// The Event after a write.
     Event,
 }
@@ -507,7 +507,7 @@ impl Writer {
                 let started = Instant::now();
                 let result = apply(&client, &entry.update).await;
                 metrics.write_duration(started.elapsed().as_secs_f64());
-                Done::Write(entry, result)
+                Done::Write(Box::new(entry), result)
             });
             self.task_keys.insert(handle.id(), key);
         }
@@ -537,7 +537,7 @@ impl Writer {
                 let _ = self.feedback.send(Feedback::Written(key));
                 self.after_write(&entry.update);
             }
-            Done::Write(entry, Err(err)) => self.failed(entry, err),
+            Done::Write(entry, Err(err)) => self.failed(*entry, err),
         }
     }
 

@@ -276,8 +276,10 @@ async fn the_fake_answers_lease_requests_as_the_api_server_does() {
     );
     // A strategic patch that nulls the holder frees the field for anyone's apply.
     let release = Patch::Strategic(serde_json::json!({"spec": {"holderIdentity": null}}));
-    let mut update = PatchParams::default();
-    update.field_manager = Some("m3".into());
+    let update = PatchParams {
+        field_manager: Some("m3".into()),
+        ..PatchParams::default()
+    };
     assert_eq!(code(leases.patch("l", &update, &release).await).0, 200);
     assert_eq!(
         code(leases.patch("l", &as_manager("m1"), &apply("one")).await).0,
