@@ -44,6 +44,10 @@ use layer_syncer::metrics::Metrics;
 use layer_syncer::run::sync;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
+// The syncer binary's allocator, so that the memory measured is the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The resync interval of the bench (the default is 30 s): several resyncs per run.
 const RESYNC: Duration = Duration::from_secs(2);
 /// How many times the laggard's Deployment changes.
