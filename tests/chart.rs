@@ -246,6 +246,16 @@ fn the_schema_enforces_the_required_when_rules() {
                 "- at '/syncer/stallAfter': 'ten minutes' does not match pattern '^([0-9]+(ms|s|m|h))+$'",
             ],
         ),
+        (
+            &["--set", "syncer.writes.maxConcurrent=0"],
+            &["- at '/syncer/writes/maxConcurrent': minimum: got 0, want 1"],
+        ),
+        (
+            &["--set", "syncer.leaderElection.leaseDuration=1500ms"],
+            &[
+                "- at '/syncer/leaderElection/leaseDuration': '1500ms' does not match pattern '^([0-9]+(s|m|h))+$'",
+            ],
+        ),
         // The pools are not values: one source of truth.
         (
             &["--set", "infraRules.computePools[0].name=mine"],
@@ -953,6 +963,9 @@ fn the_syncer_flags_follow_the_values() {
         "--stall-after=10m",
         "--resync-interval=30s",
         "--api-timeout=30s",
+        "--max-concurrent-writes=64",
+        "--write-qps=0",
+        "--write-burst=64",
         "--max-replicas-ceiling=100",
         "--document-cache-statefulset=layer-document-cache",
         "--probe-interval=30s",
@@ -964,10 +977,12 @@ fn the_syncer_flags_follow_the_values() {
     assert_eq!(
         args(Some("leader-election")),
         [
-            &defaults[..8],
+            &defaults[..11],
             &[
                 "--leader-elect",
                 "--lease-name=layer-syncer-ha",
+                "--lease-duration=30s",
+                "--lease-renew-before=10s",
                 "--log-format=json"
             ]
         ]
@@ -981,6 +996,9 @@ fn the_syncer_flags_follow_the_values() {
             "--stall-after=10m",
             "--resync-interval=30s",
             "--api-timeout=30s",
+            "--max-concurrent-writes=64",
+            "--write-qps=0",
+            "--write-burst=64",
             "--max-replicas-ceiling=100",
             "--document-cache-statefulset=layer-document-cache",
             "--no-probe",
@@ -994,6 +1012,9 @@ fn the_syncer_flags_follow_the_values() {
             "--stall-after=15m",
             "--resync-interval=1m",
             "--api-timeout=10s",
+            "--max-concurrent-writes=128",
+            "--write-qps=50",
+            "--write-burst=100",
             "--max-replicas-ceiling=50",
             "--document-cache-statefulset=cache",
             "--probe-interval=30s",
@@ -1024,7 +1045,7 @@ fn every_flag_the_chart_passes_is_a_syncer_flag() {
             flags.insert(flag);
         }
     }
-    assert_eq!(flags.len(), 13, "{flags:?}");
+    assert_eq!(flags.len(), 18, "{flags:?}");
     for flag in flags {
         let field = format!("pub {}:", flag.trim_start_matches("--").replace('-', "_"));
         assert!(

@@ -1,6 +1,7 @@
-//! The syncer's write efficiency at scale (issue 8, item 5), measured.
+//! The syncer's write efficiency at scale (issue 8, item 5; issue 16), measured.
 //!
-//! `cargo run --release -p layer-syncer --example efficiency -- [N]` (default 10,000)
+//! `cargo run --release -p layer-syncer --example efficiency -- [N] [--write-latency MS]
+//! [--max-concurrent-writes K]` (default 10,000 workloads, no latency, the syncer's default K)
 //!
 //! Two processes. A child runs the mock API server of the syncer's tests
 //! (`tests/mock_api/fake.rs`) over real HTTP on 127.0.0.1, holding N workloads (half Pipelines,
@@ -8,12 +9,15 @@
 //! two VectorStores and InfraRules/default (`tests/mock_api/world.rs`). This process runs the
 //! syncer (`layer_syncer::run::sync`, with the production client stack and a 2 s resync)
 //! against it, so its memory is the syncer's alone. The two talk over the child's stdin and
-//! stdout.
+//! stdout. `--write-latency MS` makes the server answer every write (status applies, Events)
+//! only after that long, as a real API server takes 5 to 20 ms per apply; the syncer runs with
+//! its default flags (`--max-concurrent-writes 64`, no `--write-qps`).
 //!
 //! It checks the exact counts (one write per CR on the initial sync, none on resyncs with
 //! nothing changed, one write, to its parent, when one Deployment becomes available, and again
 //! for each of 20 further changes of that Deployment at pseudo-random points of the resync
-//! cycle) and reports the initial sync time, the time from that Deployment's watch event
+//! cycle; one Event per CR on the initial sync and one per change, the laggard's aggregated
+//! into two series) and reports the initial sync time, the time from that Deployment's watch event
 //! (queued on the watch stream) to the write reaching the server, the evaluation time of a
 //! full resync, and this process's peak RSS (VmHWM). It exits 1 when a count is off. No
 //! timing is asserted: the same counts are a test (`tests/mock_api/efficiency.rs`).
@@ -40,6 +44,10 @@ use layer_syncer::metrics::Metrics;
 use layer_syncer::run::sync;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
+// The syncer binary's allocator, so that the memory measured is the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The resync interval of the bench (the default is 30 s): several resyncs per run.
 const RESYNC: Duration = Duration::from_secs(2);
 /// How many times the laggard's Deployment changes.
@@ -49,16 +57,27 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--serve") {
         let n = args[2].parse().unwrap();
-        return serve(n);
+        let latency = Duration::from_millis(args[3].parse().unwrap());
+        return serve(n, latency);
     }
-    let n: usize = args.get(1).map_or(10_000, |s| s.parse().unwrap());
+    let mut n = 10_000;
+    let mut latency_ms: u64 = 0;
+    let mut concurrency = None;
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--write-latency" => latency_ms = rest.next().unwrap().parse().unwrap(),
+            "--max-concurrent-writes" => concurrency = Some(rest.next().unwrap().parse().unwrap()),
+            other => n = other.parse().unwrap(),
+        }
+    }
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_writer(std::io::stderr)
             .init();
     }
-    measure(n);
+    measure(n, latency_ms, concurrency);
 }
 
 /// `VmHWM` and `VmRSS` of this process, in MiB.
@@ -75,8 +94,24 @@ fn memory() -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// CPU time this process has used (user and system), in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at `) `; utime and stime are
+    // the 12th and 13th of those, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// The child: the fake API server, driven by lines on stdin.
-fn serve(n: usize) {
+fn serve(n: usize, latency: Duration) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("fake-api")
@@ -89,6 +124,7 @@ fn serve(n: usize) {
         let objects = w.objects.len();
         let generated = started.elapsed();
         let fake = fake::Fake::new(w.objects.clone(), &[fake::NODE_POOLS]);
+        fake.set_write_latency(latency);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(fake.clone().serve_tcp(listener));
@@ -122,7 +158,17 @@ fn serve(n: usize) {
                     .await;
                     let took = t.elapsed();
                     synced_at = fake.patch_total();
-                    format!("synced {} {}", took.as_millis(), synced_at)
+                    fake.wait_until_for("the initial Events", Duration::from_secs(600), |f| {
+                        f.event_write_count() >= crs
+                    })
+                    .await;
+                    let events_took = t.elapsed();
+                    format!(
+                        "synced {} {} {}",
+                        took.as_millis(),
+                        synced_at,
+                        events_took.as_millis()
+                    )
                 }
                 "quiet" => format!("quiet {}", fake.patch_total() - synced_at),
                 "flip" => {
@@ -158,7 +204,7 @@ fn serve(n: usize) {
                     let counts = fake.patch_counts();
                     let mut wrong = 0;
                     let mut first: BTreeMap<String, (String, String)> = BTreeMap::new();
-                    for r in fake.requests().iter().filter(|r| r.method == "PATCH") {
+                    for r in fake.requests().iter().filter(|r| r.is_status_patch()) {
                         if r.answered != 200 {
                             wrong += 1;
                         }
@@ -181,13 +227,22 @@ fn serve(n: usize) {
                             **n != expected
                         })
                         .count();
+                    let events = fake.event_writes();
+                    let posts = events.iter().filter(|e| e.method == "POST").count();
+                    let refused = events
+                        .iter()
+                        .filter(|e| e.answered != 200 && e.answered != 201)
+                        .count();
                     format!(
-                        "checked {} {} {} {} {}",
+                        "checked {} {} {} {} {} {} {} {}",
                         fake.patch_total(),
                         counts.len(),
                         not_once,
                         mismatched,
-                        wrong
+                        wrong,
+                        posts,
+                        events.len() - posts,
+                        refused
                     )
                 }
                 _ => break,
@@ -229,6 +284,16 @@ fn metric(metrics: &Metrics, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Evaluations so far, all kinds.
+fn evaluations(metrics: &Metrics) -> u64 {
+    metrics
+        .encode()
+        .lines()
+        .filter(|l| l.starts_with("layer_syncer_reconciles_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 async fn resyncs(metrics: &Metrics, n: f64) {
     let from = metric(metrics, "layer_syncer_resyncs_total");
     while metric(metrics, "layer_syncer_resyncs_total") < from + n {
@@ -237,9 +302,9 @@ async fn resyncs(metrics: &Metrics, n: f64) {
 }
 
 /// The parent: the syncer.
-fn measure(n: usize) {
+fn measure(n: usize, latency_ms: u64, concurrency: Option<usize>) {
     let mut process = Command::new(std::env::current_exe().unwrap())
-        .args(["--serve", &n.to_string()])
+        .args(["--serve", &n.to_string(), &latency_ms.to_string()])
         // A heap profiler preloaded into this process profiles the syncer, not the fake.
         .env_remove("LD_PRELOAD")
         .stdin(Stdio::piped())
@@ -255,8 +320,11 @@ fn measure(n: usize) {
     let port = &ready[1];
     let crs: usize = ready[2].parse().unwrap();
     println!(
-        "cluster: {crs} CRs ({n} workloads), {} objects in all {}, rendered in {} ms",
-        ready[3], ready[5], ready[4]
+        "cluster: {crs} CRs ({n} workloads), {} objects in all {}, rendered in {} ms; server write latency {latency_ms} ms; {} writes at once",
+        ready[3],
+        ready[5],
+        ready[4],
+        concurrency.map_or("the default number of".to_string(), |c| c.to_string())
     );
     let (hwm_before, _) = memory();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -272,9 +340,15 @@ fn measure(n: usize) {
         sync_config.resync = RESYNC;
         sync_config.watch.backoff = layer_syncer::watch::WatchBackoff::default();
         sync_config.backoff = layer_syncer::status::writer::Backoff::default();
+        // The write flags as the syncer's defaults set them.
+        let defaults = <layer_syncer::cli::Cli as clap::Parser>::parse_from(["layer-syncer"]);
+        sync_config.max_concurrent_writes = concurrency.unwrap_or(defaults.max_concurrent_writes);
+        sync_config.write_qps = defaults.write_qps;
+        sync_config.write_burst = defaults.write_burst;
         let metrics = Metrics::new();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (_leader_tx, leader) = tokio::sync::watch::channel(true);
+        let cpu_start = cpu_seconds();
         child.send("start");
         let task = tokio::spawn(sync(
             client,
@@ -288,10 +362,12 @@ fn measure(n: usize) {
         ));
         let synced = tokio::task::block_in_place(|| child.read());
         assert_eq!(synced[0], "synced");
+        let sync_cpu = cpu_seconds() - cpu_start;
+        let sync_evaluations = evaluations(&metrics);
         let (hwm_sync, rss_sync) = memory();
         println!(
-            "initial sync: {} ms to {} writes ({} CRs)",
-            synced[1], synced[2], crs
+            "initial sync: {} ms to {} writes ({} CRs); {} ms to the last of their Events; meanwhile the syncer used {sync_cpu:.1} s of CPU and evaluated {sync_evaluations} CRs",
+            synced[1], synced[2], crs, synced[3]
         );
         resyncs(&metrics, 2.0).await;
         let before = metric(&metrics, "layer_syncer_reconcile_duration_seconds_sum");
@@ -346,6 +422,10 @@ fn measure(n: usize) {
             "writes in all: {} to {} CRs; CRs not written exactly as expected: {}; first writes with the wrong status: {}; answers other than 200: {}",
             checked[1], checked[2], checked[3], checked[4], checked[5]
         );
+        println!(
+            "events: {} created, {} patched (series), {} refused",
+            checked[6], checked[7], checked[8]
+        );
         let (hwm, rss) = memory();
         println!(
             "syncer memory: peak RSS {hwm:.0} MiB (VmHWM; {hwm_before:.0} MiB before the syncer started); after the initial sync RSS {rss_sync:.0} MiB, peak {hwm_sync:.0} MiB; after the resyncs peak {hwm_resync:.0} MiB; after the changes peak {hwm_flips:.0} MiB; RSS at the end {rss:.0} MiB"
@@ -356,7 +436,12 @@ fn measure(n: usize) {
             && checked[1] == (crs + FLIPS).to_string()
             && checked[3] == "0"
             && checked[4] == "0"
-            && checked[5] == "0";
+            && checked[5] == "0"
+            // One Event per CR, and one per change: the laggard's first two create its two
+            // series, the rest patch them.
+            && checked[6] == (crs + 1).to_string()
+            && checked[7] == (FLIPS - 1).to_string()
+            && checked[8] == "0";
         println!("exact counts: {}", if ok { "ok" } else { "FAILED" });
         let _ = stop.send(());
         let _ = task.await;

@@ -47,6 +47,14 @@ pub struct Cli {
     /// Name of the Lease, in the release namespace.
     #[arg(long, value_name = "NAME", default_value = "layer-syncer")]
     pub lease_name: String,
+    /// How long the Lease stays valid after its holder last renewed it: a replica takes over
+    /// at most this long after the holder stops. Whole seconds.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// How long before the Lease expires its holder renews it. Whole seconds, shorter than
+    /// --lease-duration.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub lease_renew_before: Duration,
     /// Namespace of the install (the Lease and the document-cache StatefulSet). Default:
     /// $POD_NAMESPACE, else the kubeconfig's or service account's namespace.
     #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE")]
@@ -65,6 +73,17 @@ pub struct Cli {
     /// within this time, or it is retried with backoff.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub api_timeout: Duration,
+    /// Status writes (each with the Event that may follow it) in flight at once. Never more
+    /// than one per CR.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_concurrent_writes: usize,
+    /// Client-side cap on writes (status applies and Events) per second; 0 leaves the pacing
+    /// to the API server's priority and fairness (429 answers are honoured either way).
+    #[arg(long, value_name = "QPS", default_value_t = 0.0)]
+    pub write_qps: f64,
+    /// Writes that may go out at once above --write-qps after a quiet spell.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub write_burst: u32,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
@@ -107,6 +126,25 @@ pub enum OptionsError {
     /// The ceiling must allow at least one replica.
     #[error("--max-replicas-ceiling must be at least 1")]
     Ceiling,
+    /// A count that must be positive is zero.
+    #[error("--{0} must be at least 1")]
+    ZeroCount(&'static str),
+    /// `--write-qps` is negative or not a number.
+    #[error("--write-qps must be 0 (no cap) or a positive number")]
+    WriteQps,
+    /// The Lease takes whole seconds.
+    #[error("--{0} must be a whole number of seconds")]
+    FractionalSeconds(&'static str),
+    /// The holder would renew after its Lease expired.
+    #[error(
+        "--lease-renew-before ({renew_before:?}) must be shorter than --lease-duration ({duration:?})"
+    )]
+    RenewTooLate {
+        /// `--lease-renew-before`.
+        renew_before: Duration,
+        /// `--lease-duration`.
+        duration: Duration,
+    },
 }
 
 impl Cli {
@@ -119,6 +157,11 @@ impl Cli {
             max_replicas_ceiling,
             resync_interval,
             api_timeout,
+            lease_duration,
+            lease_renew_before,
+            max_concurrent_writes,
+            write_qps,
+            write_burst,
             ..
         } = &self;
         for (name, d) in [
@@ -127,6 +170,8 @@ impl Cli {
             ("probe-timeout", probe_timeout),
             ("resync-interval", resync_interval),
             ("api-timeout", api_timeout),
+            ("lease-duration", lease_duration),
+            ("lease-renew-before", lease_renew_before),
         ] {
             if d.is_zero() {
                 return Err(OptionsError::ZeroDuration(name));
@@ -140,6 +185,29 @@ impl Cli {
         }
         if *max_replicas_ceiling < 1 {
             return Err(OptionsError::Ceiling);
+        }
+        for (name, d) in [
+            ("lease-duration", lease_duration),
+            ("lease-renew-before", lease_renew_before),
+        ] {
+            if d.subsec_nanos() != 0 {
+                return Err(OptionsError::FractionalSeconds(name));
+            }
+        }
+        if lease_renew_before >= lease_duration {
+            return Err(OptionsError::RenewTooLate {
+                renew_before: *lease_renew_before,
+                duration: *lease_duration,
+            });
+        }
+        if *max_concurrent_writes == 0 {
+            return Err(OptionsError::ZeroCount("max-concurrent-writes"));
+        }
+        if *write_burst == 0 {
+            return Err(OptionsError::ZeroCount("write-burst"));
+        }
+        if !(write_qps.is_finite() && *write_qps >= 0.0) {
+            return Err(OptionsError::WriteQps);
         }
         Ok(Options { cli: self })
     }
@@ -206,6 +274,72 @@ mod tests {
         assert!(!cli.no_probe && !cli.leader_elect);
         assert_eq!(cli.log_format, LogFormat::Json);
         assert_eq!(cli.api_timeout, Duration::from_secs(30));
+        assert_eq!(cli.lease_duration, Duration::from_secs(15));
+        assert_eq!(cli.lease_renew_before, Duration::from_secs(5));
+        assert_eq!(cli.max_concurrent_writes, 64);
+        assert_eq!(cli.write_qps, 0.0);
+        assert_eq!(cli.write_burst, 64);
+    }
+
+    #[test]
+    fn the_write_flags_must_allow_a_write() {
+        let cli = parse(&[
+            "--max-concurrent-writes",
+            "8",
+            "--write-qps",
+            "2.5",
+            "--write-burst",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(
+            (cli.max_concurrent_writes, cli.write_qps, cli.write_burst),
+            (8, 2.5, 5)
+        );
+        assert!(cli.validate().is_ok());
+        for (args, err) in [
+            (
+                &["--max-concurrent-writes", "0"][..],
+                OptionsError::ZeroCount("max-concurrent-writes"),
+            ),
+            (
+                &["--write-burst", "0"][..],
+                OptionsError::ZeroCount("write-burst"),
+            ),
+            (&["--write-qps=-1"][..], OptionsError::WriteQps),
+            (&["--write-qps", "NaN"][..], OptionsError::WriteQps),
+        ] {
+            assert_eq!(
+                parse(args).unwrap().validate().unwrap_err(),
+                err,
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            OptionsError::ZeroCount("write-burst").to_string(),
+            "--write-burst must be at least 1"
+        );
+    }
+
+    #[test]
+    fn the_lease_takes_whole_seconds_and_is_renewed_before_it_expires() {
+        let cli = parse(&["--lease-duration", "2s", "--lease-renew-before", "1s"]).unwrap();
+        assert!(cli.validate().is_ok());
+        let late = parse(&["--lease-duration", "5s", "--lease-renew-before", "5s"]).unwrap();
+        assert_eq!(
+            late.validate().unwrap_err().to_string(),
+            "--lease-renew-before (5s) must be shorter than --lease-duration (5s)"
+        );
+        let fraction = parse(&["--lease-duration", "1500ms"]).unwrap();
+        assert_eq!(
+            fraction.validate().unwrap_err(),
+            OptionsError::FractionalSeconds("lease-duration")
+        );
+        let zero = parse(&["--lease-renew-before", "0s"]).unwrap();
+        assert_eq!(
+            zero.validate().unwrap_err(),
+            OptionsError::ZeroDuration("lease-renew-before")
+        );
     }
 
     #[test]
@@ -280,6 +414,16 @@ mod tests {
             "1m",
             "--api-timeout",
             "10s",
+            "--lease-duration",
+            "30s",
+            "--lease-renew-before",
+            "10s",
+            "--max-concurrent-writes",
+            "128",
+            "--write-qps",
+            "50",
+            "--write-burst",
+            "100",
             "--log-format",
             "text",
         ])
@@ -288,6 +432,9 @@ mod tests {
         assert_eq!(cli.context.as_deref(), Some("dev"));
         assert_eq!(cli.release_namespace.as_deref(), Some("layer"));
         assert_eq!(cli.max_replicas_ceiling, 50);
+        assert_eq!(cli.lease_duration, Duration::from_secs(30));
+        assert_eq!(cli.max_concurrent_writes, 128);
+        assert_eq!(cli.write_qps, 50.0);
         assert!(cli.validate().is_ok());
     }
 }

@@ -6,6 +6,9 @@ use clap::Parser;
 use layer_syncer::cli::{Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -1,5 +1,6 @@
 //! Prometheus metrics: evaluations, status writes, skipped writes, errors and evaluation
-//! duration, encoded for `/metrics` by `prometheus-client`.
+//! duration; the write path (queue depth, writes in flight, write latency, retries by answer
+//! code, superseded updates); Events. Encoded for `/metrics` by `prometheus-client`.
 //!
 //! Labels stay low-cardinality: a kind, a resource or an outcome, never an object name (like
 //! controller-rs's `Error::metric_label`).
@@ -14,6 +15,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, &'static str)>;
+type CodeLabels = Vec<(&'static str, String)>;
 
 /// The syncer's metrics; clones share the same series.
 #[derive(Clone)]
@@ -26,6 +28,12 @@ pub struct Metrics {
     duration: Histogram,
     tracked: Gauge,
     resyncs: Counter,
+    queue_depth: Gauge,
+    in_flight: Gauge,
+    write_duration: Histogram,
+    retries: Family<CodeLabels, Counter>,
+    superseded: Counter,
+    events: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -45,6 +53,13 @@ impl Metrics {
         let duration = Histogram::new(exponential_buckets(0.000_05, 4.0, 10));
         let tracked = Gauge::default();
         let resyncs = Counter::default();
+        let queue_depth = Gauge::default();
+        let in_flight = Gauge::default();
+        // 1 ms to about 16 s.
+        let write_duration = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        let retries = Family::<CodeLabels, Counter>::default();
+        let superseded = Counter::default();
+        let events = Family::<Labels, Counter>::default();
         registry.register(
             "reconciles",
             "Status evaluations, by kind",
@@ -80,6 +95,36 @@ impl Metrics {
             "Evaluations of every CR (the periodic resync, a relist, a leadership change)",
             resyncs.clone(),
         );
+        registry.register(
+            "write_queue_depth",
+            "CRs with a status update waiting to be written (the newest one per CR)",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "writes_in_flight",
+            "Status writes (each with the Event that may follow it) in flight",
+            in_flight.clone(),
+        );
+        registry.register(
+            "status_write_duration_seconds",
+            "Time from sending a status apply to its answer, whatever the answer",
+            write_duration.clone(),
+        );
+        registry.register(
+            "status_write_retries",
+            "Status writes retried, by the answer that failed them (an HTTP code, timeout or transport)",
+            retries.clone(),
+        );
+        registry.register(
+            "status_writes_superseded",
+            "Status updates replaced by a newer one for the same CR before they were sent",
+            superseded.clone(),
+        );
+        registry.register(
+            "events",
+            "Kubernetes Events, by type and result (ok, error, suppressed by the per-CR budget)",
+            events.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             reconciles,
@@ -89,7 +134,49 @@ impl Metrics {
             duration,
             tracked,
             resyncs,
+            queue_depth,
+            in_flight,
+            write_duration,
+            retries,
+            superseded,
+            events,
         }
+    }
+
+    /// The number of CRs with a status update waiting.
+    pub fn queue_depth(&self, n: usize) {
+        self.queue_depth.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// A write slot was taken (`true`) or given back (`false`).
+    pub fn in_flight(&self, taken: bool) {
+        if taken {
+            self.in_flight.inc();
+        } else {
+            self.in_flight.dec();
+        }
+    }
+
+    /// One status apply answered after `seconds`.
+    pub fn write_duration(&self, seconds: f64) {
+        self.write_duration.observe(seconds);
+    }
+
+    /// One status write to be retried after the answer `code`.
+    pub fn retry(&self, code: String) {
+        self.retries.get_or_create(&vec![("code", code)]).inc();
+    }
+
+    /// One queued update replaced by a newer one for the same CR.
+    pub fn superseded(&self) {
+        self.superseded.inc();
+    }
+
+    /// One Event of `type_` (Normal, Warning) with `result` (ok, error, suppressed).
+    pub fn event(&self, type_: &'static str, result: &'static str) {
+        self.events
+            .get_or_create(&vec![("type", type_), ("result", result)])
+            .inc();
     }
 
     /// One evaluation of a CR of `kind` that took `seconds`.
@@ -158,7 +245,27 @@ mod tests {
         m.write_error("conflict");
         m.tracked(3);
         m.resynced();
+        m.queue_depth(7);
+        m.in_flight(true);
+        m.in_flight(true);
+        m.in_flight(false);
+        m.write_duration(0.012);
+        m.retry("429".into());
+        m.superseded();
+        m.event("Warning", "ok");
         let text = m.encode();
+        for series in [
+            "layer_syncer_write_queue_depth 7",
+            "layer_syncer_writes_in_flight 1",
+            "layer_syncer_status_write_duration_seconds_count 1",
+            "layer_syncer_status_write_duration_seconds_bucket{le=\"0.016\"} 1",
+            "layer_syncer_status_write_duration_seconds_bucket{le=\"0.008\"} 0",
+            "layer_syncer_status_write_retries_total{code=\"429\"} 1",
+            "layer_syncer_status_writes_superseded_total 1",
+            "layer_syncer_events_total{type=\"Warning\",result=\"ok\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == series), "{series}\n{text}");
+        }
         assert!(
             text.contains("layer_syncer_reconciles_total{kind=\"Pipeline\"} 1"),
             "{text}"

@@ -1,5 +1,6 @@
 //! Wiring: the client, the watchers, the prober, the controller, the writer, the HTTP server,
-//! the Lease and the shutdown on SIGTERM. [`sync`] is the part the mock API server tests run.
+//! the Lease and the shutdown on SIGTERM. [`sync`] and [`sync_elected`] (with the Lease) are
+//! the parts the mock API server tests run.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,11 +13,14 @@ use tokio::sync::{mpsc, watch};
 
 use crate::cli::Options;
 use crate::http::{HttpState, serve};
+use crate::leader::Election;
 use crate::metrics::Metrics;
 use crate::probe::{ProbeOptions, ProbeResults, run_prober};
 use crate::status::controller::{ControllerIo, run_controller};
+use crate::status::events::{BudgetOptions, Recorders};
 use crate::status::index::{IndexOptions, StatusIndex};
-use crate::status::writer::{Backoff, run_writer};
+use crate::status::rate_limit::RateLimit;
+use crate::status::writer::{Backoff, WriterIo, WriterOptions, run_writer};
 use crate::watch::{WatchBackoff, WatchOptions, caches, spawn_watchers};
 
 /// How long a shutdown waits for queued status writes.
@@ -64,11 +68,22 @@ pub struct SyncConfig {
     pub resync: Duration,
     /// Write retry backoff.
     pub backoff: Backoff,
+    /// Writes in flight at once (`--max-concurrent-writes`).
+    pub max_concurrent_writes: usize,
+    /// Client-side cap on writes per second, 0 for none (`--write-qps`).
+    pub write_qps: f64,
+    /// Its burst (`--write-burst`).
+    pub write_burst: u32,
+    /// This replica's name: the Events' `reportingInstance` and the Lease holder identity.
+    pub identity: String,
+    /// Each CR's Event allowance.
+    pub event_budget: BudgetOptions,
 }
 
 impl SyncConfig {
-    /// The configuration the flags describe, with the release namespace resolved.
-    pub fn from_options(opts: &Options, release_namespace: &str) -> Self {
+    /// The configuration the flags describe, with the release namespace and this replica's
+    /// identity resolved.
+    pub fn from_options(opts: &Options, release_namespace: &str, identity: &str) -> Self {
         let cli = &opts.cli;
         SyncConfig {
             watch: WatchOptions {
@@ -90,8 +105,22 @@ impl SyncConfig {
             },
             resync: cli.resync_interval,
             backoff: Backoff::default(),
+            max_concurrent_writes: cli.max_concurrent_writes,
+            write_qps: cli.write_qps,
+            write_burst: cli.write_burst,
+            identity: identity.to_string(),
+            event_budget: BudgetOptions::default(),
         }
     }
+}
+
+/// This replica's name: `$POD_NAME`, else the host name, else one from the process id.
+pub fn identity() -> String {
+    std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("layer-syncer-{}", std::process::id()))
 }
 
 /// Watches, evaluates and writes until `shutdown` resolves, then lets queued writes drain for
@@ -108,6 +137,7 @@ pub async fn sync(
     let (signal_tx, signal_rx) = mpsc::unbounded_channel();
     let (update_tx, update_rx) = mpsc::unbounded_channel();
     let (feedback_tx, feedback_rx) = mpsc::unbounded_channel();
+    let (waiting_tx, waiting_rx) = watch::channel(0);
     let watchers = spawn_watchers(
         &client,
         &config.watch,
@@ -128,13 +158,23 @@ pub async fn sync(
         signal_tx,
     ));
     let writer = tokio::spawn(run_writer(
-        client,
-        update_rx,
-        feedback_tx,
-        leader.clone(),
-        config.backoff,
-        metrics.clone(),
+        WriterIo {
+            events: Recorders::new(client.clone(), config.identity.clone()),
+            client,
+            updates: update_rx,
+            feedback: feedback_tx,
+            leader: leader.clone(),
+            waiting: waiting_tx,
+            metrics: metrics.clone(),
+        },
+        WriterOptions {
+            max_in_flight: config.max_concurrent_writes.max(1),
+            backoff: config.backoff,
+            rate: RateLimit::new(config.write_qps, config.write_burst).map(Arc::new),
+            budget: config.event_budget,
+        },
     ));
+    let stop_writer = writer.abort_handle();
     let index = StatusIndex::new(caches, probes, config.index, metrics.clone());
     run_controller(
         index,
@@ -142,6 +182,7 @@ pub async fn sync(
             signals: signal_rx,
             feedback: feedback_rx,
             updates: update_tx,
+            writer_waiting: waiting_rx,
             leader,
             ready,
             resync: config.resync,
@@ -154,10 +195,43 @@ pub async fn sync(
         w.abort();
     }
     prober.abort();
-    // The controller dropped the update sender: the writer drains its queue and returns.
+    // The controller dropped the update sender: the writer drains its queue and returns. One
+    // that does not is stopped, so nothing is written once this returns (and the Lease is
+    // released).
     if tokio::time::timeout(DRAIN_TIMEOUT, writer).await.is_err() {
         tracing::warn!("queued status writes did not drain in time");
+        stop_writer.abort();
     }
+}
+
+/// [`sync`], with leader election when `election` is given: competes for the Lease, writes
+/// only while holding it, and releases it once the writes have drained.
+pub async fn sync_elected(
+    client: Client,
+    config: SyncConfig,
+    election: Option<Election>,
+    ready: Arc<AtomicBool>,
+    metrics: Metrics,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let (always, always_rx) = crate::leader::always();
+    let (leader, lease_task) = match election {
+        Some(election) => {
+            tracing::info!(lease = %election.lease_name, namespace = %election.namespace, identity = %election.identity, "leader election on");
+            let (rx, task) = crate::leader::elect(client.clone(), &election)
+                .await
+                .map_err(Error::Lease)?;
+            (rx, Some(task))
+        }
+        None => (always_rx, None),
+    };
+    sync(client, config, leader, ready, metrics, shutdown).await;
+    drop(always);
+    // Dropping every leadership receiver makes the lease manager release the Lease.
+    if let Some(task) = lease_task {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+    Ok(())
 }
 
 async fn client(opts: &Options) -> Result<Client, Error> {
@@ -222,37 +296,25 @@ pub async fn run(opts: Options) -> Result<(), Error> {
         },
     ));
     let shutdown = terminated().await?;
-    let (_always, always_rx) = crate::leader::always();
-    let (leader, lease_task) = if cli.leader_elect {
-        let identity = std::env::var("POD_NAME")
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| format!("layer-syncer-{}", std::process::id()));
-        tracing::info!(lease = %cli.lease_name, namespace = %release_namespace, %identity, "leader election on");
-        let (rx, task) = crate::leader::elect(
-            client.clone(),
-            &release_namespace,
-            &cli.lease_name,
-            &identity,
-        )
-        .await
-        .map_err(Error::Lease)?;
-        (rx, Some(task))
-    } else {
-        (always_rx, None)
-    };
+    let identity = identity();
+    let election = cli.leader_elect.then(|| Election {
+        namespace: release_namespace.clone(),
+        lease_name: cli.lease_name.clone(),
+        identity: identity.clone(),
+        duration: cli.lease_duration,
+        renew_before: cli.lease_renew_before,
+    });
     tracing::info!(
         namespace = cli.namespace.as_deref().unwrap_or("<all>"),
         %release_namespace,
+        %identity,
         "layer-syncer starting"
     );
-    let config = SyncConfig::from_options(&opts, &release_namespace);
-    sync(client, config, leader, ready, metrics, shutdown).await;
-    // Dropping every leadership receiver makes the lease manager release the Lease.
-    if let Some(task) = lease_task {
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-    }
+    let config = SyncConfig::from_options(&opts, &release_namespace, &identity);
+    let result = sync_elected(client, config, election, ready, metrics, shutdown).await;
     let _ = stop_http.send(());
     let _ = http.await;
+    result?;
     tracing::info!("layer-syncer stopped");
     Ok(())
 }

@@ -3,12 +3,24 @@
 //! writer. Evaluation never waits on the API. A full evaluation (the resync, a relist, a
 //! leadership change) is worked off [`RESYNC_CHUNK`] CRs at a time, with the CRs that events
 //! name evaluated first, so a change is written as quickly during a resync as outside one.
+//!
+//! A full evaluation goes at the pace of the writes: its next chunk is evaluated only while
+//! fewer than [`RESYNC_CHUNK`] updates wait for the writer. On a first sync of thousands of
+//! CRs, statuses are then computed shortly before they are written (so they are fresh), and
+//! the updates waiting, with the sent statuses the index remembers, stay bounded instead of
+//! growing to one per CR. Events are evaluated at once whatever the writer's queue.
+//!
+//! The periodic resync leaves out CRs whose status is on its way: not written yet, or written
+//! less than one interval ago and not seen back yet. Their write's echo through the watch
+//! evaluates them anyway, and a change of the CR or a child signals them on its own. On a first
+//! sync of thousands of CRs most are in that state while the writes are worked off, and
+//! evaluating them again would only compete with the writes for the CPU.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 use layer_render::key::ObjectKey;
@@ -33,6 +45,8 @@ pub struct ControllerIo {
     pub feedback: UnboundedReceiver<Feedback>,
     /// To the writer.
     pub updates: UnboundedSender<Command>,
+    /// How many updates wait for the writer.
+    pub writer_waiting: watch::Receiver<usize>,
     /// Whether this replica holds the lease (always true without `--leader-elect`).
     pub leader: watch::Receiver<bool>,
     /// Set once every cache has synced (`/readyz`).
@@ -53,6 +67,7 @@ pub async fn run_controller(
         mut signals,
         mut feedback,
         updates,
+        mut writer_waiting,
         mut leader,
         ready,
         resync,
@@ -64,9 +79,12 @@ pub async fn run_controller(
     // The rest of a full evaluation, worked off between events.
     let mut backlog: VecDeque<ObjectKey> = VecDeque::new();
     let mut leader_open = true;
+    // The resync interval passed: evaluate everything, but what was just sent.
+    let mut periodic = false;
     let mut tick = tokio::time::interval(resync);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let writer_busy = *writer_waiting.borrow_and_update() >= RESYNC_CHUNK;
         tokio::select! {
             biased;
             () = &mut shutdown => return,
@@ -77,7 +95,7 @@ pub async fn run_controller(
             Some(f) = feedback.recv() => match f {
                 Feedback::Dropped(key) => index.forget_pending(&key),
                 Feedback::Gone(key) => index.mark_gone(&key),
-                Feedback::Written(_) => {}
+                Feedback::Written(key) => index.mark_written(&key, Instant::now()),
             },
             changed = leader.changed(), if leader_open => match changed {
                 Ok(()) => {
@@ -88,15 +106,21 @@ pub async fn run_controller(
                 }
                 Err(_) => leader_open = false,
             },
-            _ = tick.tick() => dirty.push(Dirty::Everything),
-            // Nothing else to do: go on with the full evaluation, after letting others run.
-            () = tokio::task::yield_now(), if !backlog.is_empty() => {}
+            // A tick during a full evaluation is that evaluation: restarting it would never let
+            // a round finish when one takes longer than the interval.
+            _ = tick.tick() => if backlog.is_empty() {
+                periodic = true;
+            },
+            // Nothing else to do: go on with the full evaluation, after letting others run...
+            () = tokio::task::yield_now(), if !backlog.is_empty() && !writer_busy => {}
+            // ...or once the writer has caught up.
+            Ok(()) = writer_waiting.changed(), if !backlog.is_empty() && writer_busy => {}
         }
         // Coalesce whatever else is queued into this round.
         while let Ok(s) = signals.try_recv() {
             handle(&mut index, &mut states, &mut dirty, s);
         }
-        if !all_synced(&states) || (dirty.is_empty() && backlog.is_empty()) {
+        if !all_synced(&states) || (dirty.is_empty() && backlog.is_empty() && !periodic) {
             continue;
         }
         if !ready.swap(true, Ordering::SeqCst) {
@@ -106,11 +130,8 @@ pub async fn run_controller(
         dirty.clear();
         // Events first: a full evaluation is worked off in chunks between them, so one change
         // is written within a chunk's time, not a whole resync's.
-        let mut keys: Vec<ObjectKey> = if dirty_sets == [Dirty::Everything] {
-            let mut all = index.expand(&Dirty::Everything);
-            all.sort_by_key(evaluation_rank);
-            index.retain(&all.iter().collect());
-            backlog = all.into();
+        let everything = dirty_sets == [Dirty::Everything];
+        let mut keys: Vec<ObjectKey> = if everything {
             Vec::new()
         } else {
             let mut seen = HashSet::new();
@@ -120,10 +141,27 @@ pub async fn run_controller(
                 .filter(|k| seen.insert(k.clone()))
                 .collect()
         };
+        let mut started_round = false;
+        if everything || periodic {
+            let mut all = index.expand(&Dirty::Everything);
+            all.sort_by_key(evaluation_rank);
+            index.retain(&all.iter().collect());
+            if !everything {
+                let now = Instant::now();
+                all.retain(|k| !index.on_its_way(k, now, resync));
+            }
+            backlog = all.into();
+            started_round = true;
+            periodic = false;
+        }
         keys.sort_by_key(evaluation_rank);
-        let chunk = backlog.len().min(RESYNC_CHUNK);
+        let chunk = if *writer_waiting.borrow() < RESYNC_CHUNK {
+            backlog.len().min(RESYNC_CHUNK)
+        } else {
+            0
+        };
         keys.extend(backlog.drain(..chunk));
-        let finished_round = chunk > 0 && backlog.is_empty();
+        let finished_round = (chunk > 0 || started_round) && backlog.is_empty();
         tracing::debug!(evaluating = keys.len(), left = backlog.len(), "evaluating");
         let now = Timestamp::now();
         let is_leader = *leader.borrow();

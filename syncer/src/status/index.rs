@@ -36,6 +36,7 @@ use layer_render::workload::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, child_name};
 use serde_json::{Value, json};
 
 use super::Update;
+use super::events::Summary;
 use crate::metrics::Metrics;
 use crate::probe::ProbeResults;
 use crate::readiness::infra_rules::InfraEnv;
@@ -60,9 +61,31 @@ pub struct IndexOptions {
     pub document_cache_name: String,
 }
 
+/// One evaluated CR: its live status (as compared), the status it should have, and the
+/// identity of the cached version.
+struct Evaluated {
+    live: Value,
+    desired: Value,
+    resource_version: Option<String>,
+    uid: Option<String>,
+}
+
+impl Evaluated {
+    fn new(meta: &kube::core::ObjectMeta, live: Value, desired: Value) -> Self {
+        Evaluated {
+            live,
+            desired,
+            resource_version: meta.resource_version.clone(),
+            uid: meta.uid.clone(),
+        }
+    }
+}
+
 struct Pending {
     comparable: Value,
     resource_version: Option<String>,
+    /// When the writer reported it written (its echo is then due).
+    written_at: Option<Instant>,
     /// The write was answered 404: the CR is gone, at least at this resource version.
     gone: bool,
 }
@@ -124,6 +147,24 @@ impl StatusIndex {
         self.pending.remove(key);
     }
 
+    /// Records that the writer applied the update sent for `key`.
+    pub fn mark_written(&mut self, key: &ObjectKey, now: Instant) {
+        if let Some(p) = self.pending.get_mut(key) {
+            p.written_at = Some(now);
+        }
+    }
+
+    /// Whether the status sent for `key` is still on its way: not written yet (queued, in
+    /// flight or retried), or written less than `window` before `now` and not seen back
+    /// through the watch yet.
+    pub fn on_its_way(&self, key: &ObjectKey, now: Instant, window: std::time::Duration) -> bool {
+        self.pending.get(key).is_some_and(|p| {
+            !p.gone
+                && p.written_at
+                    .is_none_or(|at| now.saturating_duration_since(at) < window)
+        })
+    }
+
     /// Forgets every sent update.
     pub fn forget_all_pending(&mut self) {
         self.pending.clear();
@@ -150,14 +191,11 @@ impl StatusIndex {
         self.pending.retain(|k, _| present.contains(k));
     }
 
-    /// How many CRs the index keeps state for.
+    /// How many CRs the index keeps state for. Every CR with a sent update has a stall clock
+    /// too (both are set by [`StatusIndex::evaluate`] and dropped together), so this is the
+    /// number of clocks: counted in constant time, as it is after every round.
     pub fn tracked(&self) -> usize {
         self.progress.len()
-            + self
-                .pending
-                .keys()
-                .filter(|k| !self.progress.contains_key(*k))
-                .count()
     }
 
     /// The CRs a [`Dirty`] names, resolved against the caches.
@@ -198,7 +236,13 @@ impl StatusIndex {
             HevKind::Index => self.index(key, clock),
             HevKind::InfraRules => self.infra_rules(key, clock),
         };
-        let Some((live, desired, resource_version)) = outcome else {
+        let Some(Evaluated {
+            live,
+            desired,
+            resource_version,
+            uid,
+        }) = outcome
+        else {
             // Deleted: nothing to write, nothing to remember.
             self.progress.remove(key);
             self.pending.remove(key);
@@ -228,21 +272,29 @@ impl StatusIndex {
             self.metrics.skipped(kind.kind_str());
             return None;
         }
+        // What the server holds before this write: the update sent last, else the live status.
+        let before = match self.pending.get(key).filter(|p| !p.gone) {
+            Some(p) => Summary::of(&p.comparable),
+            None => Summary::of(&live),
+        };
         self.pending.insert(
             key.clone(),
             Pending {
                 comparable: without_times(&desired),
                 resource_version,
+                written_at: None,
                 gone: false,
             },
         );
         Some(Update {
             key: key.clone(),
+            uid,
             body: json!({
                 "apiVersion": kind.api_version(),
                 "kind": kind.kind_str(),
                 "status": desired,
             }),
+            before,
         })
     }
 
@@ -325,11 +377,7 @@ impl StatusIndex {
         }
     }
 
-    fn pipeline(
-        &mut self,
-        key: &ObjectKey,
-        clock: Clock,
-    ) -> Option<(Value, Value, Option<String>)> {
+    fn pipeline(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let ns = key.namespace.as_deref().unwrap_or_default();
         let cr = self
             .caches
@@ -346,18 +394,10 @@ impl StatusIndex {
         let assessment = pipeline::assess(&cr, &children, &env);
         let live = cr.status.clone().unwrap_or_default();
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 
-    fn function(
-        &mut self,
-        key: &ObjectKey,
-        clock: Clock,
-    ) -> Option<(Value, Value, Option<String>)> {
+    fn function(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let ns = key.namespace.as_deref().unwrap_or_default();
         let cr = self
             .caches
@@ -385,18 +425,10 @@ impl StatusIndex {
             ..cr.status.clone().unwrap_or_default()
         };
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 
-    fn vector_store(
-        &mut self,
-        key: &ObjectKey,
-        clock: Clock,
-    ) -> Option<(Value, Value, Option<String>)> {
+    fn vector_store(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let ns = key.namespace.as_deref().unwrap_or_default();
         let cr = self
             .caches
@@ -415,14 +447,10 @@ impl StatusIndex {
         let assessment = vector_store::assess(&cr, &neighbours, &probe, &secret);
         let live = cr.status.clone().unwrap_or_default();
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 
-    fn index(&mut self, key: &ObjectKey, clock: Clock) -> Option<(Value, Value, Option<String>)> {
+    fn index(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let ns = key.namespace.as_deref().unwrap_or_default();
         let cr = self
             .caches
@@ -451,18 +479,10 @@ impl StatusIndex {
             ..cr.status.clone().unwrap_or_default()
         };
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 
-    fn infra_rules(
-        &mut self,
-        key: &ObjectKey,
-        clock: Clock,
-    ) -> Option<(Value, Value, Option<String>)> {
+    fn infra_rules(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
         let cr: std::sync::Arc<InfraRules> =
             self.caches.infra_rules.get(&ObjectRef::new(&key.name))?;
         let sts = self.caches.stateful_sets.get(
@@ -490,11 +510,7 @@ impl StatusIndex {
             ..cr.status.clone().unwrap_or_default()
         };
         let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some((
-            to_value(&live),
-            desired,
-            cr.metadata.resource_version.clone(),
-        ))
+        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
     }
 }
 
@@ -804,6 +820,28 @@ mod tests {
         index.retain(&keys.iter().collect());
         assert_eq!(index.tracked(), 0);
         drop(cr);
+    }
+
+    #[test]
+    fn a_status_is_on_its_way_until_written_then_for_one_window_until_its_echo() {
+        let (mut index, mut w, cr) = ready_pipeline();
+        let window = std::time::Duration::from_secs(30);
+        let now = Instant::now();
+        assert!(!index.on_its_way(&key(), now, window));
+        let sent = index.evaluate(&key(), clock().now).unwrap();
+        // Queued or retried, however long: on its way.
+        assert!(index.on_its_way(&key(), now + 10 * window, window));
+        index.mark_written(&key(), now);
+        assert!(index.on_its_way(&key(), now, window));
+        // Written, and no echo for a whole window: evaluated again.
+        assert!(!index.on_its_way(&key(), now + window, window));
+        // Its echo settles it.
+        let mut written = cr;
+        written.status = Some(serde_json::from_value(sent.body["status"].clone()).unwrap());
+        written.metadata.resource_version = Some("2".into());
+        w.pipelines.apply_watcher_event(&Event::Apply(written));
+        assert_eq!(index.evaluate(&key(), later(1).now), None);
+        assert!(!index.on_its_way(&key(), now, window));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Status writes: the [`index`] decides what to write, the [`controller`] feeds it watch
-//! signals and the clock, and the [`writer`] applies each update to the status subresource.
+//! signals and the clock, and the [`writer`] applies each update to the status subresource,
+//! several at a time ([`rate_limit`] caps them when asked), then publishes the [`events`] a
+//! change of `Ready` or `Stalled` calls for.
 //!
 //! Writes are server-side applies (`application/apply-patch+yaml`) of
 //! `{apiVersion, kind, status}` to `.../<plural>/<name>/status` with
@@ -9,7 +11,9 @@
 //! `embedders`/`ocr`) stay with their owners.
 
 pub mod controller;
+pub mod events;
 pub mod index;
+pub mod rate_limit;
 pub mod writer;
 
 use layer_render::key::ObjectKey;
@@ -23,8 +27,13 @@ pub const FIELD_MANAGER: &str = "layer-syncer";
 pub struct Update {
     /// The CR.
     pub key: ObjectKey,
+    /// The CR's uid, for the Events about it.
+    pub uid: Option<String>,
     /// The apply body: `{apiVersion, kind, status}`.
     pub body: Value,
+    /// `Ready` and `Stalled` as the server holds them before this write: what an Event
+    /// compares with.
+    pub before: events::Summary,
 }
 
 /// What the controller tells the writer.

@@ -317,6 +317,10 @@ pub fn spawn_watchers(
         move |seen: Seen<'_>| match seen {
             Seen::Applied(meta) => dependents.touched(kind, meta, false),
             Seen::Deleted(meta) => dependents.touched(kind, meta, true),
+            Seen::Listed(meta) => {
+                dependents.touched(kind, meta, false);
+                Vec::new()
+            }
             Seen::Relisted => {
                 dependents.clear();
                 Vec::new()
@@ -325,11 +329,11 @@ pub fn spawn_watchers(
     };
     let child = |seen: Seen<'_>| match seen {
         Seen::Applied(meta) | Seen::Deleted(meta) => mapping::of_child(meta).into_iter().collect(),
-        Seen::Relisted => Vec::new(),
+        Seen::Listed(_) | Seen::Relisted => Vec::new(),
     };
     let infra = |seen: Seen<'_>| match seen {
         Seen::Applied(_) | Seen::Deleted(_) => vec![Dirty::All(HevKind::InfraRules)],
-        Seen::Relisted => Vec::new(),
+        Seen::Listed(_) | Seen::Relisted => Vec::new(),
     };
     let ctx = (tx, metrics, opts.backoff);
     vec![
@@ -460,6 +464,9 @@ enum Seen<'a> {
     Applied(&'a kube::core::ObjectMeta),
     /// An object was deleted.
     Deleted(&'a kube::core::ObjectMeta),
+    /// An object came in a (re)list: the full evaluation after the list covers it, but what
+    /// other CRs read of it is remembered, so that its next event touches only what changed.
+    Listed(&'a kube::core::ObjectMeta),
     /// A relist started (it may hide deletions).
     Relisted,
 }
@@ -512,6 +519,9 @@ where
                 }
                 Ok(Event::Init) => {
                     map(Seen::Relisted);
+                }
+                Ok(Event::InitApply(obj)) => {
+                    map(Seen::Listed(obj.meta()));
                 }
                 Ok(Event::InitDone) => {
                     synced = true;

@@ -278,6 +278,33 @@ spec:
     assert_eq!(infra["apiVersion"], "hevlayer.com/v1alpha1");
     assert_eq!(infra["kind"], "InfraRules");
     fake.no_patch_within(Duration::from_millis(500)).await;
+    // Each became Ready: one Event each, in its namespace (a cluster-scoped one's in default).
+    let events: BTreeSet<(String, String, String)> = fake
+        .event_writes()
+        .iter()
+        .map(|e| {
+            (
+                e.path.clone(),
+                e.body["regarding"]["kind"].as_str().unwrap().to_string(),
+                e.body["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let posted = |ns: &str, kind: &str, reason: &str| {
+        (
+            format!("/apis/events.k8s.io/v1/namespaces/{ns}/events"),
+            kind.to_string(),
+            reason.to_string(),
+        )
+    };
+    assert_eq!(
+        events,
+        BTreeSet::from([
+            posted("layer", "VectorStore", "ProbeDisabled"),
+            posted("layer", "Index", "StoreReady"),
+            posted("default", "InfraRules", "PoolsReady"),
+        ])
+    );
     run.shutdown().await;
     fake.assert_only_status_was_mutated();
 }
@@ -352,4 +379,46 @@ async fn watches_select_only_rendered_children_and_the_document_cache_by_name() 
             .contains("fieldSelector=metadata.name%3Dlayer-document-cache")
     );
     assert!(!query_of(PIPELINES).contains("labelSelector"));
+}
+
+#[tokio::test]
+async fn a_status_written_back_after_the_first_list_touches_only_its_own_cr() {
+    // Regression: CRs from the first list had no remembered generation and labels, so the
+    // echo of their first status write counted as a spec change: InfraRules' re-evaluated
+    // every workload, each Index's every Function (10 times the work on a first sync).
+    let mut objects = live_pipeline(PIPELINE);
+    objects.extend(live_pipeline(
+        &PIPELINE.replace("name: embed,", "name: other,"),
+    ));
+    let infra = r#"
+apiVersion: hevlayer.com/v1alpha1
+kind: InfraRules
+metadata: {name: default}
+spec:
+  computePools:
+    - {name: cpu, kind: cpu, maxReplicasPerWorkload: 32}
+"#;
+    let mut rules = find(&rendered(infra), "InfraRules");
+    rules["metadata"]["generation"] = json!(1);
+    objects.push((INFRA_RULES, rules));
+    let (client, fake) = Fake::start(objects, &[NODE_POOLS]);
+    // InfraRules' write comes back only once the Pipelines' have.
+    fake.hold(INFRA_RULES);
+    let mut cfg = config();
+    cfg.resync = Duration::from_secs(3600);
+    let run = start_with(client, true, cfg);
+    fake.wait_until("three writes, two echoes", |f| {
+        f.patch_total() == 3 && run.reconciles() >= 5.0
+    })
+    .await;
+    fake.release(INFRA_RULES);
+    fake.wait_until("the last echo", |_| run.reconciles() >= 6.0)
+        .await;
+    fake.drain_patches().await;
+    fake.no_patch_within(Duration::from_millis(500)).await;
+    assert_eq!(fake.patch_total(), 3);
+    // One evaluation each on the first list, one each when its write comes back.
+    assert_eq!(run.reconciles(), 6.0);
+    run.shutdown().await;
+    fake.assert_only_status_was_mutated();
 }

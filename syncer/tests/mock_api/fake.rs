@@ -16,13 +16,22 @@
 //!   (else `400`); they replace the status fields the manager owned, bump the
 //!   resourceVersion and send a `MODIFIED` event, except when nothing changed (a no-op apply
 //!   bumps nothing and sends nothing); a missing object answers `404`;
+//! - **Events** (`events.k8s.io/v1`): `POST` creates one (`409 AlreadyExists` for a taken
+//!   name), a merge `PATCH` updates one (a series), both validated as the API server does
+//!   (`422`); **Leases** (`coordination.k8s.io/v1`): `GET`, `POST`, `PUT` and `PATCH` (server-side
+//!   apply with field ownership, so a second manager's apply of a field another owns is a `409`
+//!   conflict; strategic and merge patches; a stale `resourceVersion` is a `409`) in
+//!   [`leases_events`];
 //! - any other request answers `405`, and a collection a test marks missing answers `404`
 //!   (its CRD is not installed).
 //!
-//! Faults are scripted: answers to the next patches ([`PatchFault`]), slow or stalled lists
-//! ([`ListFault`]), held watch events, truncated event lines, cut and reset streams,
-//! compaction, and the whole server going down (every request refused) and coming back.
-//! Every request that reaches the server is recorded, refused ones separately.
+//! Every write can be given a latency ([`Fake::set_write_latency`]), as a real API server takes
+//! 5 to 20 ms per apply. Faults are scripted: answers to the next patches ([`PatchFault`]), slow
+//! or stalled lists ([`ListFault`]), held watch events, truncated event lines, cut and reset
+//! streams, compaction, the whole server going down (every request refused) and coming back,
+//! and one client cut off ([`Fake::cut_off`], a partitioned replica). Every request that reaches
+//! the server is recorded with the client that sent it and the Lease holder at that moment,
+//! refused ones separately.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -41,6 +50,10 @@ use kube::client::{Body, ClientBuilder};
 use layer_syncer::client::ApiTimeoutLayer;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+
+#[path = "leases_events.rs"]
+mod leases_events;
+pub use leases_events::{EVENTS, LEASES};
 
 /// Errors as tower passes them.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -90,6 +103,19 @@ pub struct Recorded {
     pub answered: u16,
     /// When it arrived.
     pub at: Instant,
+    /// When its answer was sent (later than `at` for a slow answer or a write latency).
+    pub done: Instant,
+    /// The client that sent it ([`Fake::client`]; empty for the first one).
+    pub client: String,
+    /// The holder of an unexpired Lease when it arrived.
+    pub holder: Option<String>,
+}
+
+impl Recorded {
+    /// A status patch (not a Lease or Event write).
+    pub fn is_status_patch(&self) -> bool {
+        self.method == "PATCH" && self.path.ends_with("/status")
+    }
 }
 
 /// A scripted answer to a status patch.
@@ -105,6 +131,9 @@ pub enum PatchFault {
     Stuck(Duration),
     /// Go down on this request: it and every later one are refused until [`Fake::up`].
     GoDown,
+    /// Answer 429 as priority and fairness does: a `Retry-After` header of this many seconds
+    /// and a plain-text body.
+    Throttled(u64),
 }
 
 /// A scripted answer to a list.
@@ -129,6 +158,8 @@ type Key = (String, String);
 
 struct WatchConn {
     tx: fmpsc::UnboundedSender<Result<Bytes, BoxError>>,
+    /// The client that opened it.
+    client: String,
     filter: Filter,
     /// The resourceVersion of the last event sent on this stream.
     sent: u64,
@@ -162,6 +193,15 @@ struct State {
     down: bool,
     /// Collections whose requests are refused while the rest is served.
     refusing: BTreeSet<String>,
+    /// Status patches and Event writes received (counted as they come: the bench polls them).
+    status_patches: usize,
+    event_writes: usize,
+    /// Clients whose requests are refused ([`Fake::cut_off`]).
+    cut_off: BTreeSet<String>,
+    /// Added to the answer of every request but a `GET`.
+    write_latency: Duration,
+    /// Who owns each field of each Lease's spec (server-side apply).
+    lease_fields: BTreeMap<Key, BTreeMap<String, leases_events::Owner>>,
     rv: u64,
 }
 
@@ -480,6 +520,16 @@ impl Fake {
         Fake::start_with_timeout(objects, missing, Duration::from_secs(10))
     }
 
+    /// Another client of the same server, whose requests are recorded as `tag`'s (one per
+    /// replica).
+    pub fn client(&self, tag: &str) -> Client {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<MockBody>>();
+        tokio::spawn(self.clone().serve(handle, tag.to_string()));
+        ClientBuilder::new(service, "layer")
+            .with_layer(&ApiTimeoutLayer::new(Duration::from_secs(10)))
+            .build()
+    }
+
     /// [`Fake::start`] with another API timeout.
     pub fn start_with_timeout(
         objects: Vec<(&str, Value)>,
@@ -491,17 +541,18 @@ impl Fake {
         let client = ClientBuilder::new(service, "layer")
             .with_layer(&ApiTimeoutLayer::new(api_timeout))
             .build();
-        tokio::spawn(fake.clone().serve(handle));
+        tokio::spawn(fake.clone().serve(handle, String::new()));
         (client, fake)
     }
 
-    async fn serve(self, mut handle: Handle) {
+    async fn serve(self, mut handle: Handle, tag: String) {
         while let Some((request, send)) = handle.next_request().await {
             let fake = self.clone();
+            let tag = tag.clone();
             tokio::spawn(async move {
                 let (parts, body) = request.into_parts();
                 let bytes = body.collect_bytes().await.unwrap_or_default();
-                match fake.handle(&parts, &bytes) {
+                match fake.handle(&parts, &bytes, &tag) {
                     Reply::Now(r) => send.send_response(r),
                     Reply::After(d, r) => {
                         tokio::time::sleep(d).await;
@@ -538,7 +589,7 @@ impl Fake {
                         let concrete = |r: Response<MockBody>| {
                             r.map(|b| b.map_err(std::io::Error::other).boxed_unsync())
                         };
-                        match fake.handle(&parts, &bytes) {
+                        match fake.handle(&parts, &bytes, "") {
                             Reply::Now(r) => Ok(concrete(r)),
                             Reply::After(d, r) => {
                                 tokio::time::sleep(d).await;
@@ -558,7 +609,7 @@ impl Fake {
         }
     }
 
-    fn handle(&self, parts: &http::request::Parts, bytes: &[u8]) -> Reply {
+    fn handle(&self, parts: &http::request::Parts, bytes: &[u8], client: &str) -> Reply {
         let path = parts.uri.path().to_string();
         let query = parts.uri.query().unwrap_or_default().to_string();
         let content_type = parts
@@ -570,10 +621,11 @@ impl Fake {
         let mut st = self.state.lock().unwrap();
         let refusing = !st.refusing.is_empty()
             && parse_path(&path).is_some_and(|t| st.refusing.contains(&t.collection));
-        if st.down || refusing {
+        if st.down || refusing || st.cut_off.contains(client) {
             st.refused.push((parts.method.to_string(), path));
             return Reply::Refuse;
         }
+        let now = Instant::now();
         let mut recorded = Recorded {
             method: parts.method.to_string(),
             path,
@@ -581,17 +633,36 @@ impl Fake {
             content_type,
             body: serde_json::from_slice(bytes).unwrap_or(Value::Null),
             answered: 200,
-            at: Instant::now(),
+            at: now,
+            done: now,
+            client: client.to_string(),
+            holder: leases_events::holder(&st),
         };
-        let reply = answer(&mut st, &mut recorded, bytes);
+        let mut reply = answer(&mut st, &mut recorded, bytes);
         if matches!(reply, Reply::Refuse) {
             st.refused
                 .push((recorded.method.clone(), recorded.path.clone()));
             return reply;
         }
+        let latency = st.write_latency;
+        if recorded.method != "GET" && !latency.is_zero() {
+            reply = match reply {
+                Reply::Now(r) => Reply::After(latency, r),
+                Reply::After(d, r) => Reply::After(d + latency, r),
+                Reply::Refuse => Reply::Refuse,
+            };
+        }
+        if let Reply::After(d, _) = &reply {
+            recorded.done = now + *d;
+        }
+        if recorded.is_status_patch() {
+            st.status_patches += 1;
+        } else if recorded.method != "GET" && recorded.path.starts_with("/apis/events.k8s.io/") {
+            st.event_writes += 1;
+        }
         st.requests.push(recorded.clone());
         drop(st);
-        if recorded.method == "PATCH" {
+        if recorded.is_status_patch() {
             let _ = self.patch_tx.send(recorded);
         }
         reply
@@ -722,6 +793,31 @@ impl Fake {
         st.reset_watches();
     }
 
+    /// Every later write (any request but a `GET`) is answered only after `latency`.
+    pub fn set_write_latency(&self, latency: Duration) {
+        self.state.lock().unwrap().write_latency = latency;
+    }
+
+    /// Cuts the client `tag` off (a partitioned replica): its open watches are reset and every
+    /// later request of it is refused.
+    pub fn cut_off(&self, tag: &str) {
+        let mut st = self.state.lock().unwrap();
+        st.cut_off.insert(tag.to_string());
+        for c in st.collections.values_mut() {
+            c.watches.retain(|w| {
+                if w.client != tag {
+                    return true;
+                }
+                let reset = std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection reset by peer",
+                );
+                let _ = w.tx.unbounded_send(Err(Box::new(reset)));
+                false
+            });
+        }
+    }
+
     /// The server is back.
     pub fn up(&self) {
         let mut st = self.state.lock().unwrap();
@@ -755,6 +851,11 @@ impl Fake {
         st.collections.get(collection).map_or(0, |c| c.lists)
     }
 
+    /// The holder of an unexpired Lease now.
+    pub fn lease_holder(&self) -> Option<String> {
+        leases_events::holder(&self.state.lock().unwrap())
+    }
+
     /// Every request that reached the server.
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
@@ -775,20 +876,34 @@ impl Fake {
             .collect()
     }
 
-    /// How many patches each path got.
+    /// How many status patches each path got.
     pub fn patch_counts(&self) -> BTreeMap<String, usize> {
         let st = self.state.lock().unwrap();
         let mut out = BTreeMap::new();
-        for r in st.requests.iter().filter(|r| r.method == "PATCH") {
+        for r in st.requests.iter().filter(|r| r.is_status_patch()) {
             *out.entry(r.path.clone()).or_default() += 1;
         }
         out
     }
 
-    /// How many patches reached the server.
+    /// How many status patches reached the server.
     pub fn patch_total(&self) -> usize {
+        self.state.lock().unwrap().status_patches
+    }
+
+    /// How many Event writes reached the server.
+    pub fn event_write_count(&self) -> usize {
+        self.state.lock().unwrap().event_writes
+    }
+
+    /// The Event writes (`POST` and `PATCH`) that reached the server, in order.
+    pub fn event_writes(&self) -> Vec<Recorded> {
         let st = self.state.lock().unwrap();
-        st.requests.iter().filter(|r| r.method == "PATCH").count()
+        st.requests
+            .iter()
+            .filter(|r| r.method != "GET" && r.path.starts_with("/apis/events.k8s.io/"))
+            .cloned()
+            .collect()
     }
 
     pub async fn wait_until(&self, what: &str, f: impl Fn(&Fake) -> bool) {
@@ -805,7 +920,7 @@ impl Fake {
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
     }
 
-    /// The next patch that reaches the server (10 s at most).
+    /// The next status patch that reaches the server (10 s at most).
     pub async fn next_patch(&self) -> Recorded {
         tokio::time::timeout(Duration::from_secs(10), self.patches.lock().await.recv())
             .await
@@ -826,20 +941,35 @@ impl Fake {
         while rx.try_recv().is_ok() {}
     }
 
-    /// Every mutating request targeted a `/status` subresource, a Lease or an Event.
+    /// Every mutating request was a status patch, an Event created or patched, or the
+    /// syncer's Lease in the release namespace created or patched: nothing else was written,
+    /// and nothing was ever replaced or deleted.
     pub fn assert_only_status_was_mutated(&self) {
         let st = self.state.lock().unwrap();
         for r in &st.requests {
-            if r.method != "GET" {
-                assert!(
-                    r.path.ends_with("/status")
-                        || r.path.contains("/leases")
-                        || r.path.contains("/events"),
-                    "mutating request outside /status: {} {}",
-                    r.method,
-                    r.path
-                );
-            }
+            let target = parse_path(&r.path);
+            let collection = target.as_ref().map(|t| t.collection.as_str());
+            let allowed = match r.method.as_str() {
+                "GET" => true,
+                "PATCH" => {
+                    r.is_status_patch()
+                        || (collection == Some(EVENTS)
+                            && target.as_ref().is_some_and(|t| t.name.is_some()))
+                        || r.path
+                            .starts_with("/apis/coordination.k8s.io/v1/namespaces/layer/leases/")
+                }
+                "POST" => {
+                    (collection == Some(EVENTS)
+                        && target.as_ref().is_some_and(|t| t.name.is_none()))
+                        || r.path == "/apis/coordination.k8s.io/v1/namespaces/layer/leases"
+                }
+                _ => false,
+            };
+            assert!(
+                allowed,
+                "mutating request outside /status, Events and the Lease: {} {}",
+                r.method, r.path
+            );
         }
     }
 }
@@ -855,6 +985,9 @@ fn answer(st: &mut State, r: &mut Recorded, bytes: &[u8]) -> Reply {
             "the server could not find the requested resource",
         ));
     };
+    if target.collection == LEASES || target.collection == EVENTS {
+        return leases_events::answer(st, r, &target, &params, bytes);
+    }
     let known = ALL_COLLECTIONS.contains(&target.collection.as_str());
     if st.missing.contains(&target.collection)
         || (!known && r.method == "GET" && target.name.is_none())
@@ -868,7 +1001,7 @@ fn answer(st: &mut State, r: &mut Recorded, bytes: &[u8]) -> Reply {
     }
     match (r.method.as_str(), &target.name) {
         ("GET", None) if params.get("watch").is_some_and(|w| w == "true" || w == "1") => {
-            Reply::Now(watch(st, &target, &params))
+            Reply::Now(watch(st, &target, &params, &r.client))
         }
         ("GET", None) => list(st, r, &target, &params),
         ("GET", Some(name)) => {
@@ -993,7 +1126,12 @@ fn list(
     }
 }
 
-fn watch(st: &mut State, target: &Target, params: &BTreeMap<String, String>) -> Response<MockBody> {
+fn watch(
+    st: &mut State,
+    target: &Target,
+    params: &BTreeMap<String, String>,
+    client: &str,
+) -> Response<MockBody> {
     let (tx, rx) = fmpsc::unbounded::<Result<Bytes, BoxError>>();
     let c = st.collection(&target.collection);
     c.watch_starts += 1;
@@ -1012,6 +1150,7 @@ fn watch(st: &mut State, target: &Target, params: &BTreeMap<String, String>) -> 
     } else {
         c.watches.push(WatchConn {
             tx,
+            client: client.to_string(),
             filter: Filter::parse(target.namespace.clone(), params),
             sent: from,
         });
@@ -1101,6 +1240,27 @@ fn patch_status(
             st.down = true;
             st.reset_watches();
             return Reply::Refuse;
+        }
+        Some(PatchFault::Throttled(secs)) => {
+            r.answered = 429;
+            let mut response = Response::new(
+                Full::new(Bytes::from_static(
+                    b"Too many requests, please try again later.\n",
+                ))
+                .map_err(|e| match e {})
+                .boxed_unsync(),
+            );
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            let headers = response.headers_mut();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            headers.insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_str(&secs.to_string()).unwrap(),
+            );
+            return Reply::Now(response);
         }
         None => {}
     }

@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::fake::*;
 use crate::harness::*;
@@ -18,11 +18,6 @@ use crate::harness::*;
 const OTHER_STATUS: &str = "/apis/hevlayer.com/v1alpha1/namespaces/shop/pipelines/other/status";
 const FRESH_STATUS: &str = "/apis/hevlayer.com/v1alpha1/namespaces/shop/pipelines/fresh/status";
 const DOOMED_STATUS: &str = "/apis/hevlayer.com/v1alpha1/namespaces/shop/pipelines/doomed/status";
-
-/// The Pipeline `name` (rendered like `embed`) and its children, live.
-fn pipeline_named(name: &str) -> Vec<(&'static str, Value)> {
-    live_pipeline(&PIPELINE.replace("name: embed,", &format!("name: {name},")))
-}
 
 /// Every collection the syncer watches in these tests (the Karpenter CRD is missing).
 const WATCHED: [&str; 10] = [
@@ -43,40 +38,6 @@ async fn first_sync(fake: &Fake, run: &Running, patches: usize) {
         .await;
     assert!(run.ready.load(Ordering::SeqCst));
     settle(fake, run).await;
-}
-
-/// Waits for two more full evaluations, then asserts that no patch is on its way.
-async fn settle(fake: &Fake, run: &Running) {
-    let resyncs = run.metric("layer_syncer_resyncs_total");
-    fake.wait_until("two resyncs", |_| {
-        run.metric("layer_syncer_resyncs_total") >= resyncs + 2.0
-    })
-    .await;
-    fake.drain_patches().await;
-    fake.no_patch_within(Duration::from_millis(300)).await;
-}
-
-fn deployment_of(fake: &Fake, name: &str) -> Value {
-    fake.get(DEPLOYMENTS, Some("shop"), &format!("{name}-worker"))
-        .unwrap()
-}
-
-fn unavailable(mut d: Value) -> Value {
-    d["status"]["availableReplicas"] = json!(0);
-    d["status"]["readyReplicas"] = json!(0);
-    d
-}
-
-fn stored_reason(fake: &Fake, name: &str) -> (String, String) {
-    ready_reason(&fake.get(PIPELINES, Some("shop"), name).unwrap())
-}
-
-fn available() -> (String, String) {
-    ("True".into(), "Available".into())
-}
-
-fn worker_unavailable() -> (String, String) {
-    ("False".into(), "WorkerUnavailable".into())
 }
 
 #[tokio::test]

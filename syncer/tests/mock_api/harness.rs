@@ -9,9 +9,11 @@ use std::time::Duration;
 use kube::Client;
 use layer_render::load::{Limits, load_str};
 use layer_render::render::{RenderOptions, render_json};
+use layer_syncer::leader::Election;
 use layer_syncer::metrics::Metrics;
 use layer_syncer::probe::ProbeOptions;
-use layer_syncer::run::{SyncConfig, sync};
+use layer_syncer::run::{SyncConfig, sync, sync_elected};
+use layer_syncer::status::events::BudgetOptions;
 use layer_syncer::status::index::IndexOptions;
 use layer_syncer::status::writer::Backoff;
 use layer_syncer::watch::{WatchBackoff, WatchOptions};
@@ -157,6 +159,11 @@ pub fn config() -> SyncConfig {
             initial: Duration::from_millis(10),
             max: Duration::from_millis(80),
         },
+        max_concurrent_writes: 64,
+        write_qps: 0.0,
+        write_burst: 64,
+        identity: "layer-syncer-test".into(),
+        event_budget: BudgetOptions::default(),
     }
 }
 
@@ -197,7 +204,53 @@ pub fn start_with(client: Client, leader: bool, config: SyncConfig) -> Running {
     }
 }
 
+/// A replica with leader election against the fake's Lease `layer-syncer` in `layer`, held for
+/// `duration` and renewed `renew_before` it expires.
+pub fn start_replica(
+    client: Client,
+    identity: &str,
+    duration: Duration,
+    renew_before: Duration,
+) -> Running {
+    let mut config = config();
+    config.identity = identity.into();
+    let election = Election {
+        namespace: "layer".into(),
+        lease_name: "layer-syncer".into(),
+        identity: identity.into(),
+        duration,
+        renew_before,
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (leader, _) = watch::channel(false);
+    let ready = Arc::new(AtomicBool::new(false));
+    let metrics = Metrics::new();
+    let task = tokio::spawn({
+        let (ready, metrics) = (ready.clone(), metrics.clone());
+        async move {
+            sync_elected(client, config, Some(election), ready, metrics, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("leader election could not start");
+        }
+    });
+    Running {
+        stop,
+        task,
+        ready,
+        metrics,
+        leader,
+    }
+}
+
 impl Running {
+    /// Stops the syncer's task at once, without a shutdown (its Lease manager, if any, goes on
+    /// until it sees every leadership receiver gone).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
     /// Stops the syncer; panics if it crashed or does not stop.
     pub async fn shutdown(self) {
         assert!(!self.task.is_finished(), "the syncer stopped by itself");
@@ -257,4 +310,58 @@ pub fn ready_reason(body: &Value) -> (String, String) {
 /// The `Ready` status and reason a stored object carries.
 pub fn stored_ready(obj: &Value) -> (String, String) {
     ready_reason(obj)
+}
+
+/// The Pipeline `name` (rendered like `embed`, in `shop`) and its children, live.
+pub fn pipeline_named(name: &str) -> Vec<(&'static str, Value)> {
+    live_pipeline(&PIPELINE.replace("name: embed,", &format!("name: {name},")))
+}
+
+/// The status path of the Pipeline `name` in `shop`.
+pub fn status_path(name: &str) -> String {
+    format!("/apis/hevlayer.com/v1alpha1/namespaces/shop/pipelines/{name}/status")
+}
+
+/// Waits for two more full evaluations, then asserts that no patch is on its way.
+pub async fn settle(fake: &Fake, run: &Running) {
+    let resyncs = run.metric("layer_syncer_resyncs_total");
+    fake.wait_until("two resyncs", |_| {
+        run.metric("layer_syncer_resyncs_total") >= resyncs + 2.0
+    })
+    .await;
+    fake.drain_patches().await;
+    fake.no_patch_within(Duration::from_millis(300)).await;
+}
+
+/// The stored Deployment of the Pipeline `name` in `shop`.
+pub fn deployment_of(fake: &Fake, name: &str) -> Value {
+    fake.get(DEPLOYMENTS, Some("shop"), &format!("{name}-worker"))
+        .unwrap()
+}
+
+/// A Deployment with no replica available.
+pub fn unavailable(mut d: Value) -> Value {
+    d["status"]["availableReplicas"] = json!(0);
+    d["status"]["readyReplicas"] = json!(0);
+    d
+}
+
+/// A Deployment with its one replica available.
+pub fn available_deployment(mut d: Value) -> Value {
+    d["status"]["availableReplicas"] = json!(1);
+    d["status"]["readyReplicas"] = json!(1);
+    d
+}
+
+/// The `Ready` status and reason stored on the Pipeline `name` in `shop`.
+pub fn stored_reason(fake: &Fake, name: &str) -> (String, String) {
+    ready_reason(&fake.get(PIPELINES, Some("shop"), name).unwrap())
+}
+
+pub fn available() -> (String, String) {
+    ("True".into(), "Available".into())
+}
+
+pub fn worker_unavailable() -> (String, String) {
+    ("False".into(), "WorkerUnavailable".into())
 }
