@@ -399,7 +399,7 @@ fn the_network_policy_admits_only_the_http_port_and_the_needed_egress() {
 
 #[test]
 fn the_chart_pools_are_renders_builtin_pools_in_every_value_set() {
-    let builtin = serde_json::to_value(layer_render::pools::builtin_pools()).unwrap();
+    let builtin = serde_json::to_value(layer_render::api::pools::builtin_pools()).unwrap();
     let mut sets: Vec<Option<&str>> = vec![None];
     sets.extend(VALUE_SETS.iter().copied().map(Some));
     for set in sets {

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use croner::Cron;
 use croner::parser::CronParser;
-use layer_render::cron;
+use layer_render::keda::cron;
 use layer_render::load::{Limits, load_bytes};
 use layer_render::render::{RenderOptions, render_json};
 use proptest::prelude::*;

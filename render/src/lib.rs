@@ -5,20 +5,16 @@
 //! deterministic YAML. Only `load` reads files and only the binary writes them.
 
 pub mod api;
-pub mod cron;
 pub mod diagnostic;
 pub mod diff;
-pub mod discover;
 pub mod emit;
 pub mod expand;
 pub mod hash;
 pub mod karpenter;
+pub mod keda;
 pub mod key;
 pub mod load;
 pub mod par;
-pub mod pools;
 pub mod profile;
 pub mod render;
-pub mod schedule;
 pub mod validate;
-pub mod workload;

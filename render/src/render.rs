@@ -7,12 +7,13 @@
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::emit::{self, Emitted, Keyed, Object};
-use crate::expand::{self, karpenter, linkage};
+use crate::expand::{self, linkage};
+use crate::karpenter::nodepools;
 use crate::hash::content_hash;
 use crate::karpenter::NodePool;
 use crate::load::Document;
 use crate::profile::{Engine, Profile};
-use crate::schedule::{self, Mode, WorkerPod};
+use crate::karpenter::schedule::{self, Mode, WorkerPod};
 use crate::validate;
 
 /// What a render needs besides the documents.
@@ -192,7 +193,7 @@ fn check_schedule(
         }
     }
     let mode = if known.is_empty() {
-        known = karpenter::default_worker_pools(&options.profile.karpenter).node_pools;
+        known = nodepools::default_worker_pools(&options.profile.karpenter).node_pools;
         Mode::DefaultPoolsOnly
     } else if options.allow_unschedulable {
         Mode::Allowed

@@ -19,11 +19,14 @@
 mod nulls;
 
 pub mod conditions;
+pub mod discover;
+pub mod family;
 mod free_form;
 pub mod function;
 pub mod index;
 pub mod infra_rules;
 pub mod pipeline;
+pub mod pools;
 pub mod vector_store;
 pub mod workload;
 

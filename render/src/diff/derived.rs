@@ -22,7 +22,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::{Change, ChangeKind, FieldChange, Step};
-use crate::workload::{ANNOTATION_CHILDREN, ANNOTATION_RENDER_HASH, ANNOTATION_SPEC_HASH};
+use crate::api::family::{ANNOTATION_CHILDREN, ANNOTATION_RENDER_HASH, ANNOTATION_SPEC_HASH};
 
 /// Which hash a field is, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

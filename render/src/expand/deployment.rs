@@ -20,9 +20,9 @@ use serde_json::{Map, Value};
 
 use crate::api::{ComputePool, ScalingMode};
 use crate::expand::{env, podspec, security};
-use crate::pools;
+use crate::api::pools;
 use crate::profile::Profile;
-use crate::workload::Workload;
+use crate::api::family::Workload;
 
 /// Container port of a push worker that sets no `worker.port`.
 pub const DEFAULT_PUSH_PORT: i32 = 8080;

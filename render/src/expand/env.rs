@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::hash::canonical_json;
 use crate::profile::Profile;
-use crate::workload::{Workload, WorkloadKind};
+use crate::api::family::{Workload, WorkloadKind};
 
 /// The worker's environment. `warehouse` is the referenced Warehouse's connection, when the
 /// input has it.

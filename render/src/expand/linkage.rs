@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::emit::{Object, Stage};
 use crate::hash::{canonical_json, content_hash};
 use crate::validate::objects::Sourced;
-use crate::workload::{
+use crate::api::family::{
     ANNOTATION_CHILDREN, ANNOTATION_RENDER_HASH, ANNOTATION_SPEC_HASH, LABEL_MANAGED_BY,
     LABEL_OWNER_KIND, LABEL_OWNER_NAME, MANAGED_BY,
 };

@@ -8,8 +8,6 @@
 
 pub mod deployment;
 pub mod env;
-pub mod karpenter;
-pub mod keda;
 pub mod linkage;
 pub mod podspec;
 pub mod security;
@@ -22,14 +20,15 @@ use serde_json::Value;
 use crate::api::InfraRules;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::Object;
-use crate::karpenter::{EC2_NODE_CLASS_KIND, NODEPOOL_KIND, NodePool};
+use crate::karpenter::{EC2_NODE_CLASS_KIND, NODEPOOL_KIND, NodePool, nodepools};
+use crate::keda;
 use crate::par;
-use crate::pools;
+use crate::api::pools;
 use crate::profile::Profile;
-use crate::schedule::{self, WorkerPod};
+use crate::karpenter::schedule::{self, WorkerPod};
 use crate::validate::objects::{Inputs, Sourced, field_steps};
 use crate::validate::workloads::default_infra_rules;
-use crate::workload::Workload;
+use crate::api::family::Workload;
 
 /// The kind of a Warehouse, which Pipelines reference by `sourceRef.warehouseRef`.
 const WAREHOUSE_KIND: &str = "Warehouse";
@@ -153,8 +152,8 @@ fn node_objects(
     profile: &Profile,
     infra_rules: Option<&Sourced<InfraRules>>,
     inputs: &Inputs,
-) -> (karpenter::NodeObjects, Vec<Diagnostic>) {
-    let (rendered, problems) = karpenter::node_objects(pools, &profile.karpenter);
+) -> (nodepools::NodeObjects, Vec<Diagnostic>) {
+    let (rendered, problems) = nodepools::node_objects(pools, &profile.karpenter);
     let mut out: Vec<Diagnostic> = problems
         .into_iter()
         .map(|p| {
@@ -293,9 +292,9 @@ fn expand_workload<T>(
     if w.is_autoscaled() {
         objects.extend(to_object(
             &src.key,
-            &keda::trigger_authentication(w, profile),
+            &keda::objects::trigger_authentication(w, profile),
         ));
-        objects.extend(to_object(&src.key, &keda::scaled_object(w, profile)));
+        objects.extend(to_object(&src.key, &keda::objects::scaled_object(w, profile)));
     }
     Some(worker)
 }

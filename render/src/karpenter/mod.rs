@@ -9,6 +9,9 @@
 //! for an older `versions.karpenter`.
 
 pub mod labels;
+pub mod nodepools;
+pub mod schedule;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -5,13 +5,11 @@
 //! `default.yaml` beside this file, comments included, and a test keeps it equal to
 //! [`Profile::default`].
 
-mod karpenter;
-
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic, Span};
 
-pub use karpenter::{AmiSsmParameter, Karpenter, NodeSettings, ResolvedNodeSettings};
+pub use crate::karpenter::settings::{AmiSsmParameter, Karpenter, NodeSettings, ResolvedNodeSettings};
 
 /// The default profile, with comments, as `layer-render profile` prints it.
 pub const DEFAULT_PROFILE_YAML: &str = include_str!("default.yaml");

@@ -4,14 +4,14 @@
 use std::collections::BTreeSet;
 
 use crate::api::{ComputePool, InfraRules};
-use crate::cron;
+use crate::keda::cron;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::pools;
+use crate::api::pools;
 use crate::profile::Profile;
 use crate::validate::names;
 use crate::validate::objects::{Inputs, Sourced};
 use crate::validate::schema::closest;
-use crate::workload::{MAX_WORKLOAD_NAME, Workload};
+use crate::api::family::{MAX_WORKLOAD_NAME, Workload};
 
 /// Checks InfraRules: the name and unique, usable pools.
 pub fn check_infra_rules(inputs: &Inputs) -> Vec<Diagnostic> {
@@ -150,7 +150,7 @@ fn check_workload<T>(
             "spec.pipelineId",
             format!(
                 "pipelineId is used as the label {}: {problem}",
-                crate::workload::LABEL_PIPELINE_ID
+                crate::api::family::LABEL_PIPELINE_ID
             ),
         ));
     }

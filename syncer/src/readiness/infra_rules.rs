@@ -4,8 +4,8 @@
 //! `poolCount` counts the pools InfraRules/default declares (`spec.computePools`), the pools
 //! Pipelines and Functions can select. A pool is served by a NodePool when the pool's
 //! workers could run on its nodes, judged by render's schedulability rule
-//! ([`layer_render::schedule::fitting`]) on the pool's placement
-//! ([`layer_render::pools::placement`]): the same rule `layer-render --nodepools` checks every
+//! ([`layer_render::karpenter::schedule::fitting`]) on the pool's placement
+//! ([`layer_render::api::pools::placement`]): the same rule `layer-render --nodepools` checks every
 //! worker with, so the two never disagree. A pool without a `nodeSelector` runs anywhere,
 //! on Karpenter's nodes or any other, and needs no NodePool.
 
@@ -17,7 +17,8 @@ use layer_render::api::conditions::status;
 use layer_render::api::infra_rules::DocumentCacheStatus;
 use layer_render::api::{ComputePool, Condition, InfraRules, InfraRulesStatus};
 use layer_render::karpenter::NodePool;
-use layer_render::{pools, schedule};
+use layer_render::api::pools;
+use layer_render::karpenter::schedule;
 
 use super::conditions::{READY, find};
 use super::{Assessment, Reason, Verdict, stale_spec};

@@ -25,7 +25,7 @@ use layer_render::api::{
     Condition, FunctionStatus, IndexStatus, InfraRulesStatus, PipelineStatus, VectorStoreStatus,
 };
 use layer_render::expand::linkage::spec_hash;
-use layer_render::workload::{ANNOTATION_CHILDREN, ANNOTATION_SPEC_HASH};
+use layer_render::api::family::{ANNOTATION_CHILDREN, ANNOTATION_SPEC_HASH};
 use serde::Serialize;
 
 pub use conditions::{Phase, Progress, Reason, Verdict};

@@ -31,8 +31,8 @@ use layer_render::api::{
     VectorStoreStatus,
 };
 use layer_render::key::ObjectKey;
-use layer_render::pools;
-use layer_render::workload::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, child_name};
+use layer_render::api::pools;
+use layer_render::api::family::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, child_name};
 use serde_json::{Value, json};
 
 use super::Update;

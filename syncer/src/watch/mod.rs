@@ -30,7 +30,7 @@ use kube::runtime::utils::{Backoff, ResetTimerBackoff};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use layer_render::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore};
-use layer_render::workload::{LABEL_MANAGED_BY, MANAGED_BY};
+use layer_render::api::family::{LABEL_MANAGED_BY, MANAGED_BY};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;

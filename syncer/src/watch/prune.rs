@@ -65,7 +65,7 @@ pub fn metadata_only(o: &mut DynamicObject) {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use kube::Resource;
-    use layer_render::workload::ANNOTATION_RENDER_HASH;
+    use layer_render::api::family::ANNOTATION_RENDER_HASH;
     use serde_json::json;
 
     use super::*;
@@ -117,7 +117,7 @@ mod tests {
         // Readiness gives the same answer on both.
         let cr = r.pipeline("embed");
         let env = crate::readiness::workload::WorkloadEnv {
-            pools: &layer_render::pools::effective_pools(None),
+            pools: &layer_render::api::pools::effective_pools(None),
             max_replicas_ceiling: 100,
             keda_installed: true,
         };

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use layer_render::api::{ComputePool, VectorStore};
-use layer_render::pools::builtin_pools;
+use layer_render::api::pools::builtin_pools;
 use serde::Serialize;
 use serde_json::{Value, json};
 

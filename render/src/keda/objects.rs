@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::cron;
+use crate::keda::cron;
 use crate::profile::Profile;
-use crate::workload::{Workload, WorkloadKind};
+use crate::api::family::{Workload, WorkloadKind};
 
 /// `keda.sh/v1alpha1`.
 pub const API_VERSION: &str = "keda.sh/v1alpha1";

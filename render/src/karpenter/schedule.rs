@@ -676,7 +676,7 @@ pub fn read_nodepools<'a>(
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::expand::karpenter::default_worker_pools;
+    use crate::karpenter::nodepools::default_worker_pools;
     use crate::profile::Karpenter;
     use serde_json::json;
 

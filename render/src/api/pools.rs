@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::api::{ComputePool, InfraRules, Scaling, Worker};
 use crate::karpenter::labels::{COMPUTE, GPU_TAINT, NODE_ROLE};
-use crate::schedule::Placement;
-use crate::workload::Workload;
+use crate::karpenter::schedule::Placement;
+use crate::api::family::Workload;
 
 /// The built-in pools, as upstream's InfraRules example and Helm values define them.
 pub fn builtin_pools() -> Vec<ComputePool> {
@@ -118,7 +118,7 @@ pub fn resources(pool: &ComputePool) -> Result<Option<ResourceRequirements>, Str
 
 /// Where a pool's workers can run before any `worker.podSpec`: its `nodeSelector`, its
 /// tolerations and the GPU its resources ask for. The syncer judges a pool by this, with the
-/// rule render checks each worker's final pod spec by ([`crate::schedule`]).
+/// rule render checks each worker's final pod spec by ([`crate::karpenter::schedule`]).
 pub fn placement(pool: &ComputePool) -> Result<Placement, String> {
     let pod = PodSpec {
         containers: vec![Container {

@@ -168,7 +168,7 @@ impl<'a> Workload<'a> {
             }
         }?;
         let lease = self.schedule.map_or(120, |s| s.lease_seconds);
-        Some((expr, crate::cron::window_minutes(lease)))
+        Some((expr, crate::keda::cron::window_minutes(lease)))
     }
 
     /// True when KEDA objects are rendered: autoscale mode, paused or not.

@@ -35,10 +35,10 @@ use crate::karpenter::{
     MetadataOptions, NODEPOOL_API_VERSION, NODEPOOL_KIND, NodeClaimTemplate, NodeClaimTemplateSpec,
     NodeClassRef, NodePool, NodePoolSpec, Requirement, TagSelectorTerm, TemplateMetadata,
 };
-use crate::pools;
+use crate::api::pools;
 use crate::profile::Karpenter;
 use crate::validate::names;
-use crate::workload::{LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF};
+use crate::api::family::{LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF};
 
 /// The taint effect used when a toleration names none.
 const DEFAULT_EFFECT: &str = "NoSchedule";
