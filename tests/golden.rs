@@ -177,9 +177,9 @@ fn every_diagnostic_code_has_an_invalid_case() {
 /// children `Workload::expected_children` names (the list the syncer checks), in that order.
 #[test]
 fn every_workload_in_every_golden_render_has_exactly_its_expected_children() {
+    use layer_render::api::family::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, Workload};
     use layer_render::api::{Function, Pipeline};
     use layer_render::load::{Limits, load_str};
-    use layer_render::api::family::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, Workload};
 
     let mut checked = 0;
     let mut failures = Vec::new();

@@ -4,10 +4,10 @@
 
 use layer_render::emit;
 use layer_render::karpenter::nodepools::default_worker_pools;
+use layer_render::karpenter::schedule::read_nodepools;
 use layer_render::load::{Limits, load_bytes, load_str};
 use layer_render::profile::Profile;
 use layer_render::render::{RenderOptions, render};
-use layer_render::karpenter::schedule::read_nodepools;
 use proptest::prelude::*;
 
 use crate::golden::{case_command, layer_render};

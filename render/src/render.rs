@@ -8,12 +8,12 @@
 use crate::diagnostic::{self, Diagnostic};
 use crate::emit::{self, Emitted, Keyed, Object};
 use crate::expand::{self, linkage};
-use crate::karpenter::nodepools;
 use crate::hash::content_hash;
 use crate::karpenter::NodePool;
+use crate::karpenter::nodepools;
+use crate::karpenter::schedule::{self, Mode, WorkerPod};
 use crate::load::Document;
 use crate::profile::{Engine, Profile};
-use crate::karpenter::schedule::{self, Mode, WorkerPod};
 use crate::validate;
 
 /// What a render needs besides the documents.

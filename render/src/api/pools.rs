@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, PodSpec, ResourceRequirements, Toleration};
 use serde_json::{Value, json};
 
+use crate::api::family::Workload;
 use crate::api::{ComputePool, InfraRules, Scaling, Worker};
 use crate::karpenter::labels::{COMPUTE, GPU_TAINT, NODE_ROLE};
 use crate::karpenter::schedule::Placement;
-use crate::api::family::Workload;
 
 /// The built-in pools, as upstream's InfraRules example and Helm values define them.
 pub fn builtin_pools() -> Vec<ComputePool> {

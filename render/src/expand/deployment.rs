@@ -18,11 +18,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Map, Value};
 
+use crate::api::family::Workload;
+use crate::api::pools;
 use crate::api::{ComputePool, ScalingMode};
 use crate::expand::{env, podspec, security};
-use crate::api::pools;
 use crate::profile::Profile;
-use crate::api::family::Workload;
 
 /// Container port of a push worker that sets no `worker.port`.
 pub const DEFAULT_PUSH_PORT: i32 = 8080;

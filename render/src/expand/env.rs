@@ -6,9 +6,9 @@
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use serde_json::Value;
 
+use crate::api::family::{Workload, WorkloadKind};
 use crate::hash::canonical_json;
 use crate::profile::Profile;
-use crate::api::family::{Workload, WorkloadKind};
 
 /// The worker's environment. `warehouse` is the referenced Warehouse's connection, when the
 /// input has it.

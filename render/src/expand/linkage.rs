@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::emit::{Object, Stage};
-use crate::hash::{canonical_json, content_hash};
-use crate::validate::objects::Sourced;
 use crate::api::family::{
     ANNOTATION_CHILDREN, ANNOTATION_RENDER_HASH, ANNOTATION_SPEC_HASH, LABEL_MANAGED_BY,
     LABEL_OWNER_KIND, LABEL_OWNER_NAME, MANAGED_BY,
 };
+use crate::emit::{Object, Stage};
+use crate::hash::{canonical_json, content_hash};
+use crate::validate::objects::Sourced;
 
 /// The spec hash of a CR's JSON: the hash of its `spec`.
 pub fn spec_hash(cr: &Value) -> String {

@@ -18,17 +18,17 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::api::InfraRules;
+use crate::api::family::Workload;
+use crate::api::pools;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::Object;
+use crate::karpenter::schedule::{self, WorkerPod};
 use crate::karpenter::{EC2_NODE_CLASS_KIND, NODEPOOL_KIND, NodePool, nodepools};
 use crate::keda;
 use crate::par;
-use crate::api::pools;
 use crate::profile::Profile;
-use crate::karpenter::schedule::{self, WorkerPod};
 use crate::validate::objects::{Inputs, Sourced, field_steps};
 use crate::validate::workloads::default_infra_rules;
-use crate::api::family::Workload;
 
 /// The kind of a Warehouse, which Pipelines reference by `sourceRef.warehouseRef`.
 const WAREHOUSE_KIND: &str = "Warehouse";
@@ -294,7 +294,10 @@ fn expand_workload<T>(
             &src.key,
             &keda::objects::trigger_authentication(w, profile),
         ));
-        objects.extend(to_object(&src.key, &keda::objects::scaled_object(w, profile)));
+        objects.extend(to_object(
+            &src.key,
+            &keda::objects::scaled_object(w, profile),
+        ));
     }
     Some(worker)
 }

@@ -26,6 +26,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Taint, Toleration};
 
 use crate::api::ComputePool;
+use crate::api::family::{LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF};
+use crate::api::pools;
 use crate::diagnostic::Code;
 use crate::emit::Object;
 use crate::karpenter::labels::{self, KeyClass};
@@ -35,10 +37,8 @@ use crate::karpenter::{
     MetadataOptions, NODEPOOL_API_VERSION, NODEPOOL_KIND, NodeClaimTemplate, NodeClaimTemplateSpec,
     NodeClassRef, NodePool, NodePoolSpec, Requirement, TagSelectorTerm, TemplateMetadata,
 };
-use crate::api::pools;
 use crate::profile::Karpenter;
 use crate::validate::names;
-use crate::api::family::{LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF};
 
 /// The taint effect used when a toleration names none.
 const DEFAULT_EFFECT: &str = "NoSchedule";

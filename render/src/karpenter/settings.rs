@@ -221,13 +221,13 @@ const ALIAS_FAMILIES: &[&str] = &[
 ];
 
 /// Why a profile value is unusable: (field, message).
-pub(super) type Problem = (String, String);
+pub(crate) type Problem = (String, String);
 
 impl Karpenter {
     /// Checks the section against the Karpenter version the profile names. Node class
     /// settings are checked only when emission is on; NodePool settings always, since the
     /// schedulability check reads them too.
-    pub(super) fn check(&self, karpenter_version: &str) -> Vec<Problem> {
+    pub(crate) fn check(&self, karpenter_version: &str) -> Vec<Problem> {
         let mut out = Vec::new();
         let version = crate::karpenter::parse_version(karpenter_version);
         if version.is_none() {

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::api::family::{Workload, WorkloadKind};
 use crate::keda::cron;
 use crate::profile::Profile;
-use crate::api::family::{Workload, WorkloadKind};
 
 /// `keda.sh/v1alpha1`.
 pub const API_VERSION: &str = "keda.sh/v1alpha1";

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic, Span};
 
-pub use crate::karpenter::settings::{AmiSsmParameter, Karpenter, NodeSettings, ResolvedNodeSettings};
+pub use crate::karpenter::settings::{
+    AmiSsmParameter, Karpenter, NodeSettings, ResolvedNodeSettings,
+};
 
 /// The default profile, with comments, as `layer-render profile` prints it.
 pub const DEFAULT_PROFILE_YAML: &str = include_str!("default.yaml");

@@ -3,15 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{ComputePool, InfraRules};
-use crate::keda::cron;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::api::family::{MAX_WORKLOAD_NAME, Workload};
 use crate::api::pools;
+use crate::api::{ComputePool, InfraRules};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::keda::cron;
 use crate::profile::Profile;
 use crate::validate::names;
 use crate::validate::objects::{Inputs, Sourced};
 use crate::validate::schema::closest;
-use crate::api::family::{MAX_WORKLOAD_NAME, Workload};
 
 /// Checks InfraRules: the name and unique, usable pools.
 pub fn check_infra_rules(inputs: &Inputs) -> Vec<Diagnostic> {

@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::core::{Selector, SelectorExt};
+use layer_render::api::family::Workload;
 use layer_render::api::{Function, FunctionStatus, Index};
 use layer_render::validate::stores::backend_namespace;
-use layer_render::api::family::Workload;
 
 use super::workload::{self, Children, WorkloadEnv};
 use super::{Assessment, Reason, Verdict, stale_spec};

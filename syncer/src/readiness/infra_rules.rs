@@ -15,9 +15,9 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::DynamicObject;
 use layer_render::api::conditions::status;
 use layer_render::api::infra_rules::DocumentCacheStatus;
+use layer_render::api::pools;
 use layer_render::api::{ComputePool, Condition, InfraRules, InfraRulesStatus};
 use layer_render::karpenter::NodePool;
-use layer_render::api::pools;
 use layer_render::karpenter::schedule;
 
 use super::conditions::{READY, find};

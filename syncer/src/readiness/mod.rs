@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
+use layer_render::api::family::{ANNOTATION_CHILDREN, ANNOTATION_SPEC_HASH};
 use layer_render::api::{
     Condition, FunctionStatus, IndexStatus, InfraRulesStatus, PipelineStatus, VectorStoreStatus,
 };
 use layer_render::expand::linkage::spec_hash;
-use layer_render::api::family::{ANNOTATION_CHILDREN, ANNOTATION_SPEC_HASH};
 use serde::Serialize;
 
 pub use conditions::{Phase, Progress, Reason, Verdict};

@@ -1,7 +1,7 @@
 //! Pipeline status: the shared workload checks ([`super::workload`]) and `managedObjects`.
 
-use layer_render::api::{Pipeline, PipelineStatus};
 use layer_render::api::family::Workload;
+use layer_render::api::{Pipeline, PipelineStatus};
 
 use super::workload::{self, Children, WorkloadEnv};
 use super::{Assessment, stale_spec};

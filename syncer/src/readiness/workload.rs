@@ -9,9 +9,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::DynamicObject;
 use layer_render::api::conditions::status;
-use layer_render::api::{ComputePool, Condition, ManagedObject, ScalingMode};
-use layer_render::api::pools;
 use layer_render::api::family::{ANNOTATION_RENDER_HASH, ChildRef, Workload};
+use layer_render::api::pools;
+use layer_render::api::{ComputePool, Condition, ManagedObject, ScalingMode};
 
 use super::conditions::{READY, find};
 use super::{Reason, Verdict, annotation, children_map};

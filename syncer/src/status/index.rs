@@ -26,13 +26,13 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Resource;
 use kube::api::DynamicObject;
 use kube::runtime::reflector::{ObjectRef, Store};
+use layer_render::api::family::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, child_name};
+use layer_render::api::pools;
 use layer_render::api::{
     ComputePool, FunctionStatus, HevKind, IndexStatus, InfraRules, InfraRulesStatus, VectorStore,
     VectorStoreStatus,
 };
 use layer_render::key::ObjectKey;
-use layer_render::api::pools;
-use layer_render::api::family::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, child_name};
 use serde_json::{Value, json};
 
 use super::Update;

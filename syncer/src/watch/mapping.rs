@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use layer_render::api::HevKind;
-use layer_render::key::ObjectKey;
 use layer_render::api::family::{LABEL_MANAGED_BY, LABEL_OWNER_KIND, LABEL_OWNER_NAME, MANAGED_BY};
+use layer_render::key::ObjectKey;
 
 /// A set of CRs to evaluate again.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

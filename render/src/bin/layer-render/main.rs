@@ -14,12 +14,12 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
 use cli::{Cli, Command, DiscoverArgs, Format, InputArgs, RenderArgs};
+use layer_render::api::{self, discover};
 use layer_render::diagnostic::{Code, Diagnostic};
+use layer_render::emit;
 use layer_render::load;
 use layer_render::profile::{DEFAULT_PROFILE_YAML, Engine, Profile};
 use layer_render::render::{RenderOptions, render};
-use layer_render::api::{self, discover};
-use layer_render::emit;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use layer_render::api::{ComputePool, VectorStore};
 use layer_render::api::pools::builtin_pools;
+use layer_render::api::{ComputePool, VectorStore};
 use serde::Serialize;
 use serde_json::{Value, json};
 

@@ -1,9 +1,9 @@
 //! Pipeline and Function readiness: every workload reason, in ok/fail pairs.
 
+use layer_render::api::family::ANNOTATION_RENDER_HASH;
+use layer_render::api::pools::builtin_pools;
 use layer_render::api::{ComputePool, FunctionStatus, Index, PipelineStatus};
 use layer_render::expand::linkage::spec_hash;
-use layer_render::api::pools::builtin_pools;
-use layer_render::api::family::ANNOTATION_RENDER_HASH;
 
 use super::{message, t, triple};
 use crate::readiness::fixtures::*;
