@@ -55,3 +55,70 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Completions { shell }) => cmd::completions::run(shell),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    /// The modules of the binary that each module uses (`crate::NAME`), read from its source.
+    fn imports(source: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        for (at, _) in source.match_indices("crate::") {
+            let rest = &source[at + "crate::".len()..];
+            let listed = match rest.strip_prefix('{') {
+                Some(list) => list.split('}').next().unwrap_or_default(),
+                None => rest,
+            };
+            for item in listed.split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && !names.contains(&name) {
+                    names.push(name);
+                }
+                if rest.starts_with(|c: char| c != '{') {
+                    break;
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn the_modules_depend_one_way() {
+        // main uses cmd, a command uses the shared modules, and a shared module uses only
+        // those listed here: never a command, main, or a module that uses it.
+        let shared: &[(&str, &str, &[&str])] = &[
+            ("cli.rs", include_str!("cli.rs"), &[]),
+            ("exit.rs", include_str!("exit.rs"), &[]),
+            ("output.rs", include_str!("output.rs"), &[]),
+            ("print.rs", include_str!("print.rs"), &["cli"]),
+            ("inputs.rs", include_str!("inputs.rs"), &["cli"]),
+            ("record.rs", include_str!("record.rs"), &["cli"]),
+        ];
+        for (name, source, allowed) in shared {
+            assert_eq!(imports(source), *allowed, "{name}");
+        }
+        let commands = [
+            include_str!("cmd/check.rs"),
+            include_str!("cmd/completions.rs"),
+            include_str!("cmd/crds.rs"),
+            include_str!("cmd/diff.rs"),
+            include_str!("cmd/discover.rs"),
+            include_str!("cmd/profile.rs"),
+            include_str!("cmd/render.rs"),
+        ];
+        let modules = ["cli", "exit", "inputs", "output", "print", "record"];
+        for source in commands {
+            for name in imports(source) {
+                assert!(modules.contains(&name.as_str()), "a command uses {name}");
+            }
+            assert!(!source.contains("super::super"), "a command uses another");
+        }
+        assert_eq!(
+            imports("use crate::{a, b::C};\nuse crate::cli::X;\nlet y = crate::d::f();"),
+            ["a", "b", "cli", "d"]
+        );
+    }
+}
