@@ -22,5 +22,6 @@ mod security;
 mod strategic_merge;
 mod third_party;
 mod tools;
+mod usage;
 mod walkthrough;
 mod yaml_readers;

@@ -2,9 +2,11 @@
 //!
 //! The pipeline runs one way: [`load`] reads documents with source positions, [`validate`]
 //! checks them, [`expand`] turns each CR into its child objects and [`emit`] writes
-//! deterministic YAML. Only `load` reads files and only the binary writes them.
+//! deterministic YAML. [`diff`] compares two renders and [`check`] a committed tree with a fresh
+//! render. Only `load` reads files and only the binary writes them.
 
 pub mod api;
+pub mod check;
 pub mod diagnostic;
 pub mod diff;
 pub mod emit;
@@ -17,4 +19,5 @@ pub mod load;
 pub mod par;
 pub mod profile;
 pub mod render;
+pub mod shell;
 pub mod validate;

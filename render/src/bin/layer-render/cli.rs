@@ -1,11 +1,14 @@
 //! Flags. Rendering is the default action; everything else is a subcommand.
 //!
-//! `Cli` is what clap parses; [`RenderArgs::options`] turns it into the library's validated
-//! `RenderOptions` before any work starts.
+//! `Cli` is what clap parses; each command's file under `cmd/` checks its flags against each
+//! other before it reads any input, then turns them into the library's options. Flag groups
+//! that several commands take are flattened structs, declared once.
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
+use layer_render::diff::IgnoreRule;
+use layer_render::diff::markdown;
 use layer_render::load::{Limits, LoadRestrictor};
 use layer_render::profile::Engine;
 
@@ -36,9 +39,9 @@ pub enum Command {
     /// Print Index CRs for a list of upstream namespaces, to commit to Git.
     Discover(DiscoverArgs),
     /// Compare two renders object by object; exit 1 when they differ.
-    Diff(crate::diff_cmd::DiffArgs),
+    Diff(DiffArgs),
     /// Fail (exit 1) when a committed --out directory is out of date with its inputs.
-    Check(crate::diff_cmd::CheckArgs),
+    Check(CheckArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -57,9 +60,9 @@ pub enum Format {
     Json,
 }
 
-/// Flags shared by every command that reads input.
+/// The profile and the flags that every render takes: render's, check's and diff --render's.
 #[derive(Debug, Args)]
-pub struct InputArgs {
+pub struct ProfileArgs {
     /// The profile: the install context (see `layer-render profile`).
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
@@ -69,6 +72,14 @@ pub struct InputArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// Flags shared by every command that renders input.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The profile, the namespace and --strict.
+    #[command(flatten)]
+    pub rendering: ProfileArgs,
     /// How to print diagnostics (on stderr).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -107,9 +118,12 @@ impl InputArgs {
     pub fn words(&self, path: impl Fn(&Path) -> String) -> Vec<String> {
         // Exhaustive, so a new input flag fails to compile until it is carried over here.
         let InputArgs {
-            profile,
-            namespace,
-            strict,
+            rendering:
+                ProfileArgs {
+                    profile,
+                    namespace,
+                    strict,
+                },
             format: _,
             max_file_size,
             nodepools,
@@ -197,6 +211,131 @@ pub struct DiscoverArgs {
     pub store_ref: Option<String>,
 }
 
+/// How `diff` prints its report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// The counts, the groups of changes, then a unified diff per object.
+    #[default]
+    Text,
+    /// A review comment within --budget characters: the counts, the groups, then a
+    /// collapsible section per object while there is room.
+    Markdown,
+    /// The counts, the groups and every changed object with its changed field paths.
+    Json,
+}
+
+/// When to colour the text format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When stdout is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `diff` flags. The render flags are render's own, worded for --render, which they need.
+#[derive(Debug, Args)]
+#[command(mut_args(diff_wording))]
+pub struct DiffArgs {
+    /// The old render: a YAML stream, an --out directory, or - for stdin. With --render, the
+    /// inputs it is rendered from.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The new render, in the same forms as OLD.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Render OLD and NEW from hev layer inputs first, both with the same profile and flags.
+    #[arg(long)]
+    pub render: bool,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// With --format markdown: the most characters the comment may have (at least 1000).
+    #[arg(long, value_name = "CHARS", default_value_t = markdown::DEFAULT_BUDGET as u64,
+          value_parser = clap::value_parser!(u64).range(markdown::MIN_BUDGET as u64..))]
+    pub budget: u64,
+    /// Also write the full diff (the text format, every object, no colour) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub full_diff: Option<PathBuf>,
+    /// Colour the text format: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Drop a field from both sides before comparing: a JSON pointer, optionally after KIND:,
+    /// such as Deployment:/spec/replicas (`~1` for `/`, `*` for any key). Repeatable.
+    #[arg(long = "ignore", value_name = "[KIND:]POINTER")]
+    pub ignore: Vec<IgnoreRule>,
+    /// Lines of context around each difference.
+    #[arg(long, value_name = "LINES", default_value_t = 3)]
+    pub context: usize,
+    /// With --render: the profile, the namespace and --strict.
+    #[command(flatten)]
+    pub rendering: ProfileArgs,
+    /// Largest file of OLD and NEW, in bytes. Default: no limit (the parser's limits still
+    /// bound each document); with --render, the render's own limit of 64 MiB per input file.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Where symlinks inside OLD and NEW may lead: `root-only` or `none` (see render's flag).
+    #[arg(long, value_enum, value_name = "RESTRICTOR", default_value_t = LoadRestrictor::RootOnly)]
+    pub load_restrictor: LoadRestrictor,
+}
+
+/// diff's wording of the flattened render flags, which apply only with --render: --profile
+/// and --strict need it (--namespace has a default, so it cannot). Changed in place, so the
+/// flags keep their order in help and completions.
+fn diff_wording(arg: Arg) -> Arg {
+    match arg.get_id().as_str() {
+        "profile" => arg
+            .help("With --render: the profile (see `layer-render profile`)")
+            .requires("render"),
+        "namespace" => {
+            arg.help("With --render: namespace for namespaced hev layer objects that set none")
+        }
+        "strict" => arg
+            .help("With --render: treat warnings as errors")
+            .requires("render"),
+        _ => arg,
+    }
+}
+
+/// `check` flags: the directory, then the same inputs and flags as the render that wrote it.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The committed --out directory.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The inputs it is rendered from: files, directories or - for stdin. Default: the inputs
+    /// and render flags recorded in DIR/.layer-render.json.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Input flags, as for rendering.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// Subcommand names that a path must not be mistaken for (DESIGN.md section 5: `./crds`).
+const SUBCOMMANDS: &[&str] = &[
+    "crds",
+    "profile",
+    "discover",
+    "diff",
+    "check",
+    "completions",
+    "help",
+];
+
+/// A path as a command-line word: `./` in front of one that reads as a flag or a subcommand.
+pub fn path_word(path: &Path) -> String {
+    let text = path.to_string_lossy().into_owned();
+    if text != "-" && (text.starts_with('-') || SUBCOMMANDS.contains(&text.as_str())) {
+        format!("./{text}")
+    } else {
+        text
+    }
+}
+
 /// A `--namespace` value: a DNS-1123 label, as every namespace.
 pub fn namespace(value: &str) -> Result<String, String> {
     layer_render::validate::names::check_label(value)?;
@@ -208,6 +347,10 @@ pub fn namespace(value: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("layer-render").chain(args.iter().copied()))
+    }
 
     #[test]
     fn the_cli_definition_is_consistent() {
@@ -223,7 +366,7 @@ mod tests {
             cli.render.paths,
             [PathBuf::from("a.yaml"), PathBuf::from("dir")]
         );
-        assert!(cli.render.input.strict);
+        assert!(cli.render.input.rendering.strict);
         assert_eq!(cli.render.out, Some(PathBuf::from("o")));
     }
 
@@ -300,5 +443,134 @@ mod tests {
     fn format_accepts_only_known_values() {
         assert!(Cli::try_parse_from(["layer-render", "--format", "json", "a"]).is_ok());
         assert!(Cli::try_parse_from(["layer-render", "--format", "xml", "a"]).is_err());
+    }
+
+    #[test]
+    fn diff_takes_two_sides_and_repeatable_ignores() {
+        let cli = parse(&[
+            "diff",
+            "old.yaml",
+            "new/",
+            "--format",
+            "markdown",
+            "--ignore",
+            "/metadata/annotations/a~1b",
+            "--ignore",
+            "Deployment:/spec/replicas",
+            "--color",
+            "always",
+        ])
+        .unwrap();
+        let Some(Command::Diff(args)) = cli.command else {
+            panic!("not a diff: {cli:?}");
+        };
+        assert_eq!(args.old, PathBuf::from("old.yaml"));
+        assert_eq!(args.new, PathBuf::from("new/"));
+        assert_eq!(args.format, DiffFormat::Markdown);
+        assert_eq!(args.color, ColorChoice::Always);
+        let rules: Vec<String> = args.ignore.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            rules,
+            ["/metadata/annotations/a~1b", "Deployment:/spec/replicas"]
+        );
+        assert!(!args.render);
+    }
+
+    #[test]
+    fn diff_rejects_a_bad_ignore_rule_and_an_unknown_format() {
+        let err = parse(&["diff", "a", "b", "--ignore", "spec.replicas"]).unwrap_err();
+        assert!(err.to_string().contains("JSON pointer"), "{err}");
+        assert!(parse(&["diff", "a", "b", "--format", "html"]).is_err());
+        assert!(parse(&["diff", "a"]).is_err());
+    }
+
+    #[test]
+    fn render_flags_of_diff_need_render() {
+        assert!(parse(&["diff", "a", "b", "--profile", "p.yaml"]).is_err());
+        assert!(parse(&["diff", "a", "b", "--strict"]).is_err());
+        let cli = parse(&[
+            "diff",
+            "--render",
+            "a",
+            "b",
+            "--profile",
+            "p.yaml",
+            "-n",
+            "x",
+        ])
+        .unwrap();
+        let Some(Command::Diff(args)) = cli.command else {
+            panic!("not a diff");
+        };
+        assert!(args.render);
+        assert_eq!(args.rendering.profile, Some(PathBuf::from("p.yaml")));
+        assert_eq!(args.rendering.namespace, "x");
+    }
+
+    #[test]
+    fn check_takes_a_directory_and_inputs_with_render_flags() {
+        let cli = parse(&[
+            "check",
+            "rendered",
+            "crs/",
+            "--profile",
+            "p.yaml",
+            "--strict",
+        ])
+        .unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not a check");
+        };
+        assert_eq!(args.dir, PathBuf::from("rendered"));
+        assert_eq!(args.paths, [PathBuf::from("crs/")]);
+        assert!(args.input.rendering.strict);
+        // Without inputs, check reads them from the tree's record.
+        let cli = parse(&["check", "rendered"]).unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not a check");
+        };
+        assert!(args.paths.is_empty());
+    }
+
+    #[test]
+    fn diff_words_the_shared_render_flags_for_render_and_keeps_their_order() {
+        let cli = Cli::command();
+        let diff = cli.find_subcommand("diff").unwrap();
+        let ids: Vec<&str> = diff.get_arguments().map(|a| a.get_id().as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "old",
+                "new",
+                "render",
+                "format",
+                "budget",
+                "full_diff",
+                "color",
+                "ignore",
+                "context",
+                "profile",
+                "namespace",
+                "strict",
+                "max_file_size",
+                "load_restrictor"
+            ]
+        );
+        let help = |id: &str| {
+            diff.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_help())
+                .map(ToString::to_string)
+                .unwrap()
+        };
+        assert_eq!(
+            help("profile"),
+            "With --render: the profile (see `layer-render profile`)"
+        );
+        assert_eq!(
+            help("namespace"),
+            "With --render: namespace for namespaced hev layer objects that set none"
+        );
+        assert_eq!(help("strict"), "With --render: treat warnings as errors");
     }
 }

@@ -1,31 +1,26 @@
-//! The `layer-render` binary: parse flags, call the library, write the result, and map it to
-//! an exit code (0 ok, 1 differences, 2 invalid input or usage).
+//! The `layer-render` binary: parse flags, run the command, and map the result to an exit
+//! code (0 ok, 1 differences, 2 invalid input or usage).
+//!
+//! Modules depend one way: `main` on `cmd/`, a command on the shared modules (`cli` for
+//! flags, `inputs`, `print`, `exit`, `output`, `record`), and none of those on a command.
 
 mod cli;
-mod diff_cmd;
+mod cmd;
+mod exit;
+mod inputs;
 mod output;
+mod print;
 mod record;
 
-use std::io::{Read, Write};
-use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use clap::{CommandFactory, Parser};
+use anyhow::Result;
+use clap::Parser;
 
-use cli::{Cli, Command, DiscoverArgs, Format, InputArgs, RenderArgs};
-use layer_render::api::{self, discover};
-use layer_render::diagnostic::{Code, Diagnostic};
-use layer_render::emit;
-use layer_render::load;
-use layer_render::profile::{DEFAULT_PROFILE_YAML, Engine, Profile};
-use layer_render::render::{RenderOptions, render};
+use cli::{Cli, Command};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Exit code for invalid input or usage.
-const EXIT_INVALID: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,7 +29,7 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("layer-render: {err:#}");
-            ExitCode::from(EXIT_INVALID)
+            exit::invalid()
         }
     }
 }
@@ -51,160 +46,79 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        None => run_render(cli.render),
-        Some(Command::Crds) => {
-            let docs: Vec<serde_json::Value> = api::crds()
-                .iter()
-                .map(serde_json::to_value)
-                .collect::<Result<_, _>>()?;
-            print_stdout(&emit::yaml::to_stream(&docs))
-        }
-        Some(Command::Profile) => print_stdout(DEFAULT_PROFILE_YAML),
-        Some(Command::Discover(args)) => run_discover(&args),
-        Some(Command::Diff(args)) => diff_cmd::run_diff(args),
-        Some(Command::Check(args)) => diff_cmd::run_check(args),
-        Some(Command::Completions { shell }) => {
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "layer-render", &mut out);
-            std::io::stdout().write_all(&out)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => cmd::render::run(cli.render),
+        Some(Command::Crds) => cmd::crds::run(),
+        Some(Command::Profile) => cmd::profile::run(),
+        Some(Command::Discover(args)) => cmd::discover::run(&args),
+        Some(Command::Diff(args)) => cmd::diff::run(args),
+        Some(Command::Check(args)) => cmd::check::run(args),
+        Some(Command::Completions { shell }) => cmd::completions::run(shell),
     }
 }
 
-fn print_stdout(text: &str) -> Result<ExitCode> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Prints diagnostics on stderr in the chosen format.
-fn report(diagnostics: &[Diagnostic], format: Format) -> Result<()> {
-    let mut stderr = std::io::stderr().lock();
-    match format {
-        Format::Text => {
-            for d in diagnostics {
-                writeln!(stderr, "{d}")?;
-            }
-            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            let warnings = diagnostics.len() - errors;
-            if errors > 0 {
-                writeln!(
-                    stderr,
-                    "layer-render: {errors} error(s), {warnings} warning(s); nothing was written"
-                )?;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    /// The modules of the binary that each module uses (`crate::NAME`), read from its source.
+    fn imports(source: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        for (at, _) in source.match_indices("crate::") {
+            let rest = &source[at + "crate::".len()..];
+            let listed = match rest.strip_prefix('{') {
+                Some(list) => list.split('}').next().unwrap_or_default(),
+                None => rest,
+            };
+            for item in listed.split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && !names.contains(&name) {
+                    names.push(name);
+                }
+                if rest.starts_with(|c: char| c != '{') {
+                    break;
+                }
             }
         }
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut stderr, diagnostics)?;
-            writeln!(stderr)?;
+        names
+    }
+
+    #[test]
+    fn the_modules_depend_one_way() {
+        // main uses cmd, a command uses the shared modules, and a shared module uses only
+        // those listed here: never a command, main, or a module that uses it.
+        let shared: &[(&str, &str, &[&str])] = &[
+            ("cli.rs", include_str!("cli.rs"), &[]),
+            ("exit.rs", include_str!("exit.rs"), &[]),
+            ("output.rs", include_str!("output.rs"), &[]),
+            ("print.rs", include_str!("print.rs"), &["cli"]),
+            ("inputs.rs", include_str!("inputs.rs"), &["cli"]),
+            ("record.rs", include_str!("record.rs"), &["cli"]),
+        ];
+        for (name, source, allowed) in shared {
+            assert_eq!(imports(source), *allowed, "{name}");
         }
-    }
-    Ok(())
-}
-
-/// Reads the profile, or reports why it cannot be read.
-fn load_profile(input: &InputArgs) -> Result<Profile, Vec<Diagnostic>> {
-    let Some(path) = &input.profile else {
-        return Ok(Profile::default());
-    };
-    let name = path.to_string_lossy().replace('\\', "/");
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        vec![Diagnostic::new(
-            Code::Io,
-            format!("cannot read profile {name}: {err}"),
-        )]
-    })?;
-    Profile::parse(&name, &text)
-}
-
-/// Reads the `--nodepools` files and directories, or reports why they cannot be read.
-fn load_nodepools(input: &InputArgs) -> Result<Vec<load::Document>, Vec<Diagnostic>> {
-    let loaded = load::load_paths(&input.nodepools, &input.limits());
-    if loaded.diagnostics.is_empty() {
-        Ok(loaded.documents)
-    } else {
-        Err(loaded.diagnostics)
-    }
-}
-
-fn run_render(args: RenderArgs) -> Result<ExitCode> {
-    let RenderArgs { paths, out, input } = args;
-    if paths.is_empty() {
-        anyhow::bail!(
-            "no input: give one or more files or directories, or - for stdin (see --help)"
+        let commands = [
+            include_str!("cmd/check.rs"),
+            include_str!("cmd/completions.rs"),
+            include_str!("cmd/crds.rs"),
+            include_str!("cmd/diff.rs"),
+            include_str!("cmd/discover.rs"),
+            include_str!("cmd/profile.rs"),
+            include_str!("cmd/render.rs"),
+        ];
+        let modules = ["cli", "exit", "inputs", "output", "print", "record"];
+        for source in commands {
+            for name in imports(source) {
+                assert!(modules.contains(&name.as_str()), "a command uses {name}");
+            }
+            assert!(!source.contains("super::super"), "a command uses another");
+        }
+        assert_eq!(
+            imports("use crate::{a, b::C};\nuse crate::cli::X;\nlet y = crate::d::f();"),
+            ["a", "b", "cli", "d"]
         );
     }
-    let (profile, nodepools) = match (load_profile(&input), load_nodepools(&input)) {
-        (Ok(profile), Ok(nodepools)) => (profile, nodepools),
-        (profile, nodepools) => {
-            let mut diagnostics = profile.err().unwrap_or_default();
-            diagnostics.extend(nodepools.err().unwrap_or_default());
-            report(&diagnostics, input.format)?;
-            return Ok(ExitCode::from(EXIT_INVALID));
-        }
-    };
-    let options = RenderOptions {
-        engine: input.gitops.unwrap_or(profile.gitops.engine),
-        profile,
-        namespace: input.namespace.clone(),
-        strict: input.strict,
-        nodepools,
-        allow_unschedulable: input.allow_unschedulable,
-    };
-    // Before any input is read: a usage error should not wait for a large load.
-    if options.engine == Engine::Flux && out.is_none() {
-        anyhow::bail!("--gitops flux writes a directory layout: add --out DIR");
-    }
-    let loaded = load::load_paths(&paths, &input.limits());
-    // Only an --out tree records its inputs.
-    let input_digest = out
-        .as_ref()
-        .map(|_| emit::provenance::input_digest(&loaded.documents));
-    let rendered = render(loaded.documents, loaded.diagnostics, &options);
-    report(&rendered.diagnostics, input.format)?;
-    if rendered.has_errors() {
-        return Ok(ExitCode::from(EXIT_INVALID));
-    }
-    match out {
-        Some(dir) => {
-            let rendered_with = record::rendered_with(&dir, &paths, &input);
-            let files = options.out_files(
-                rendered.objects,
-                input_digest.unwrap_or_default(),
-                rendered_with,
-            );
-            output::write_tree(&dir, &files)
-                .with_context(|| format!("cannot write {}", dir.display()))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        None => {
-            let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-            emit::write_stream(&rendered.objects, &mut stdout)?;
-            stdout.flush()?;
-            // The process ends next: freeing millions of nodes one by one would only add time.
-            std::mem::forget(rendered);
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn run_discover(args: &DiscoverArgs) -> Result<ExitCode> {
-    let text = read_text(&args.namespaces)?;
-    let namespaces = discover::parse_namespace_list(&text);
-    let indexes =
-        discover::discovered_indexes(&namespaces, &args.namespace, args.store_ref.as_deref())?;
-    print_stdout(&emit::yaml::to_stream(&indexes))
-}
-
-fn read_text(path: &Path) -> Result<String> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read stdin")?;
-        return Ok(text);
-    }
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }

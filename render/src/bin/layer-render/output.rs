@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail};
 
 /// Writes `files` (relative path, content) as the tree at `dir`, replacing any earlier render.
 pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<()> {
-    let dir = normalize(dir)?;
+    let dir = out_dir(dir)?;
     for (relative, _) in files {
         confined(relative)?;
     }
@@ -99,7 +99,9 @@ fn recover(parent: &Path, name: &str, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn normalize(dir: &Path) -> Result<PathBuf> {
+/// `--out` without trailing slashes, refused when it names no directory of its own: the tree
+/// replaces the directory, so `.` or `..` would replace the caller's.
+pub fn out_dir(dir: &Path) -> Result<PathBuf> {
     let text = dir.to_string_lossy();
     let trimmed = text.trim_end_matches('/');
     if trimmed.is_empty() || trimmed == "." || trimmed == ".." || dir.file_name().is_none() {

@@ -31,7 +31,7 @@ pub fn recorded_input(dir: &Path, with: &RenderedWith) -> Result<(Vec<PathBuf>, 
         .map_err(|err| anyhow::anyhow!("{}", err.to_string().trim_end()))
         .with_context(|| format!("the flags recorded in {} cannot be read", record_name(dir)))?;
     let mut input = parsed.input;
-    input.profile = input.profile.map(|p| resolve(dir, &p));
+    input.rendering.profile = input.rendering.profile.map(|p| resolve(dir, &p));
     input.nodepools = input.nodepools.iter().map(|p| resolve(dir, p)).collect();
     if with.inputs.is_empty() {
         bail!("{} records no inputs", record_name(dir));

@@ -1,0 +1,518 @@
+//! Check: is a committed `--out` tree what a fresh render would write?
+//!
+//! The tree is compared with the render's files both object by object (for the grouped
+//! summary) and byte by byte (a reformatted or hand-added file also makes it stale), and its
+//! provenance record tells hand edits from changed inputs or flags. Files and directories
+//! whose names start with `.` are not compared, like the loader skips them.
+//!
+//! Pure: the files a render would write and the tree's contents in, a [`Report`] out; the
+//! binary reads the tree, renders, and prints. [`prepare`] reads the committed objects (its
+//! diagnostics decide whether there is anything to compare), then [`Prepared::compare`]
+//! makes the report.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diagnostic::Diagnostic;
+use crate::diff::{self, DiffOptions, Item, read};
+use crate::emit::provenance::{FILE, Provenance, file_hash};
+use crate::load::{self, walk};
+use crate::shell::quote;
+
+/// The most stale files a report lists by name.
+const LISTED_FILES: usize = 20;
+
+/// A committed tree, as read from disk.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tree {
+    /// Whether the directory exists at all.
+    pub exists: bool,
+    /// Every file under it but dot-entries: path relative to the tree with `/`, and bytes.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The text of its provenance record ([`FILE`]); `None` when it cannot be read.
+    pub record: Option<String>,
+}
+
+/// How a committed file differs from the one a render would write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileState {
+    /// A render would write it; the tree lacks it.
+    Missing,
+    /// Its bytes differ.
+    Changed,
+    /// A render would not write it.
+    Extra,
+}
+
+impl fmt::Display for FileState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            FileState::Missing => "missing",
+            FileState::Changed => "changed",
+            FileState::Extra => "extra",
+        })
+    }
+}
+
+/// A tree read against a render, ready to compare.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Problems reading the committed objects; compare only when none is an error.
+    pub diagnostics: Vec<Diagnostic>,
+    name: String,
+    exists: bool,
+    committed: Vec<Item>,
+    expected: Vec<Item>,
+    unreadable_render: Vec<Diagnostic>,
+    stale_files: Vec<(String, FileState)>,
+    provenance: Vec<String>,
+}
+
+/// The outcome of a check.
+#[derive(Debug)]
+pub struct Report {
+    /// The tree, as named on the command line.
+    pub name: String,
+    /// Whether the tree exists.
+    pub exists: bool,
+    /// How many objects a render writes.
+    pub objects: usize,
+    /// The committed objects against the rendered ones.
+    pub diff: diff::Report,
+    /// The files whose bytes differ, in path order.
+    pub stale_files: Vec<(String, FileState)>,
+    /// What the provenance record says: hand edits, changed inputs or flags.
+    pub provenance: Vec<String>,
+    /// Rendered files that do not read back: always a bug.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Both sides' objects, so that a caller about to exit can skip freeing them.
+    pub items: (Vec<Item>, Vec<Item>),
+}
+
+/// Reads the committed tree at `dir` (`tree`) against `expected`, the files of a fresh
+/// render with its provenance record last ([`crate::render::RenderOptions::out_files`]).
+pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> Prepared {
+    let Tree {
+        exists,
+        files: on_disk,
+        record: committed_record,
+    } = tree;
+    // The provenance record is last; it is a dot file, which the tree leaves out.
+    let record = expected.pop().map(|(_, text)| text).unwrap_or_default();
+    let mut stale_files = compare_files(&expected, &on_disk);
+    let provenance = provenance_findings(
+        exists,
+        committed_record.as_deref(),
+        &record,
+        &expected,
+        &on_disk,
+    );
+    if exists && !provenance.is_empty() && !stale_files.iter().any(|(p, _)| p == FILE) {
+        stale_files.push((FILE.to_string(), FileState::Changed));
+    }
+    // Compare like with like: the objects of the files a render would write (Flux
+    // Kustomizations included) against the objects committed.
+    let expected_files: Vec<read::File> = expected
+        .into_iter()
+        .filter(|(path, _)| is_object_file(path))
+        .map(|(path, text)| (Arc::from(path), Arc::new(text)))
+        .collect();
+    let (expected_by_file, unreadable_render) = read::items_by_file(&expected_files);
+    // A committed file with the bytes a render would write holds the same objects: it is not
+    // read again, which is nearly every file of a large tree.
+    let rendered_files: HashMap<&str, (&[u8], &Vec<Item>)> = expected_files
+        .iter()
+        .zip(&expected_by_file)
+        .map(|((path, text), items)| (&**path, (text.as_bytes(), items)))
+        .collect();
+    let (committed, diagnostics) = committed_items(dir, on_disk, |path, bytes| {
+        rendered_files
+            .get(path)
+            .filter(|(text, _)| *text == bytes)
+            .map(|(_, items)| (*items).clone())
+    });
+    drop(rendered_files);
+    Prepared {
+        diagnostics,
+        name: dir.display().to_string(),
+        exists,
+        committed,
+        expected: expected_by_file.into_iter().flatten().collect(),
+        unreadable_render,
+        stale_files,
+        provenance,
+    }
+}
+
+impl Prepared {
+    /// Compares the committed objects with the rendered ones.
+    pub fn compare(self) -> Result<Report, diff::Error> {
+        let diff = diff::diff_items(&self.committed, &self.expected, &DiffOptions::default())?;
+        Ok(Report {
+            name: self.name,
+            exists: self.exists,
+            objects: self.expected.len(),
+            diff,
+            stale_files: self.stale_files,
+            provenance: self.provenance,
+            diagnostics: self.unreadable_render,
+            items: (self.committed, self.expected),
+        })
+    }
+}
+
+impl Report {
+    /// True when the tree holds exactly what a render writes.
+    pub fn is_up_to_date(&self) -> bool {
+        self.diff.is_empty() && self.stale_files.is_empty()
+    }
+
+    /// The report as text; `regenerate` is the command that rewrites the tree.
+    pub fn text(&self, regenerate: &str) -> String {
+        let name = &self.name;
+        if self.is_up_to_date() {
+            return format!("{name} is up to date ({} objects)\n", self.objects);
+        }
+        let mut out = if self.exists {
+            format!("{name} is out of date: ")
+        } else {
+            format!("{name} does not exist: ")
+        };
+        out.push_str(&diff::text::summary(&self.diff, false));
+        for finding in &self.provenance {
+            out.push_str(&format!("  {finding}\n"));
+        }
+        let stale = &self.stale_files;
+        if !stale.is_empty() {
+            out.push_str(&format!("{} file(s) differ:\n", stale.len()));
+            for (path, state) in stale.iter().take(LISTED_FILES) {
+                out.push_str(&format!("  {state:<8} {path}\n"));
+            }
+            if stale.len() > LISTED_FILES {
+                out.push_str(&format!("  and {} more\n", stale.len() - LISTED_FILES));
+            }
+        }
+        out.push_str("Regenerate it with:\n  ");
+        out.push_str(regenerate);
+        out.push('\n');
+        out
+    }
+}
+
+/// Whether a file of an `--out` tree holds objects: every YAML file but the kustomization.
+fn is_object_file(path: &str) -> bool {
+    walk::is_manifest_name(path.rsplit('/').next().unwrap_or(path))
+}
+
+/// The objects of a committed tree's YAML files, read as document texts, with every problem.
+/// `known` gives the objects of a file that a render would write with these very bytes.
+fn committed_items(
+    dir: &Path,
+    on_disk: BTreeMap<String, Vec<u8>>,
+    known: impl Fn(&str, &[u8]) -> Option<Vec<Item>>,
+) -> (Vec<Item>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let mut items = Vec::new();
+    let mut texts: Vec<read::File> = Vec::new();
+    for (path, bytes) in on_disk {
+        if !is_object_file(&path) {
+            continue;
+        }
+        if let Some(found) = known(&path, &bytes) {
+            items.extend(found);
+            continue;
+        }
+        let name = dir.join(&path).to_string_lossy().replace('\\', "/");
+        match String::from_utf8(bytes) {
+            Ok(text) => texts.push((Arc::from(name), Arc::new(text))),
+            // The loader's own message, with the position of the first bad byte.
+            Err(err) => diagnostics.extend(
+                load::load_bytes(&name, err.as_bytes(), &read::document_limits()).diagnostics,
+            ),
+        }
+    }
+    let (read, found) = read::items(&texts);
+    items.extend(read);
+    diagnostics.extend(found);
+    (items, diagnostics)
+}
+
+/// What the committed provenance record (`committed`) says about the tree: hand edits, and
+/// inputs or options that changed since it was rendered. Empty when it matches `expected`.
+fn provenance_findings(
+    exists: bool,
+    committed: Option<&str>,
+    expected: &str,
+    files: &[(String, String)],
+    on_disk: &BTreeMap<String, Vec<u8>>,
+) -> Vec<String> {
+    let Some(text) = committed else {
+        return if exists {
+            vec![format!(
+                "{FILE} is missing: the tree was not written by layer-render --out"
+            )]
+        } else {
+            Vec::new()
+        };
+    };
+    let (Ok(recorded), Ok(fresh)) = (Provenance::parse(text), Provenance::parse(expected)) else {
+        return vec![format!("{FILE} cannot be read")];
+    };
+    // A file with the bytes a render would write has the hash the fresh record holds; only
+    // the others are hashed.
+    let rendered: HashMap<&str, &str> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let hashes: Vec<(String, String)> =
+        crate::par::map(&on_disk.iter().collect::<Vec<_>>(), |(path, bytes)| {
+            let known = rendered
+                .get(path.as_str())
+                .filter(|text| text.as_bytes() == bytes.as_slice())
+                .and_then(|_| fresh.files.get(path.as_str()).cloned());
+            let hash = known.unwrap_or_else(|| file_hash(&String::from_utf8_lossy(bytes)));
+            ((*path).clone(), hash)
+        });
+    let mut findings = recorded.hand_edits(&hashes.into_iter().collect());
+    if recorded.input_digest != fresh.input_digest {
+        findings.push("the inputs changed since the last render".into());
+    }
+    if recorded.options_digest != fresh.options_digest {
+        findings.push("the profile or the render flags changed since the last render".into());
+    }
+    // Other flags show in the options digest; other inputs would be rendered by a later
+    // `check DIR`.
+    if let (Some(before), Some(now)) = (&recorded.rendered_with, &fresh.rendered_with)
+        && before.inputs != now.inputs
+    {
+        let words = |inputs: &[String]| {
+            inputs
+                .iter()
+                .map(|s| quote(s))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        findings.push(format!(
+            "the record names other inputs ({}) than these ({}), relative to the tree",
+            words(&before.inputs),
+            words(&now.inputs)
+        ));
+    }
+    if recorded.renderer != fresh.renderer {
+        findings.push(format!(
+            "rendered by {}, checked with {}",
+            recorded.renderer, fresh.renderer
+        ));
+    }
+    findings
+}
+
+/// The files that a fresh render would add, change or delete, in path order.
+fn compare_files(
+    expected: &[(String, String)],
+    on_disk: &BTreeMap<String, Vec<u8>>,
+) -> Vec<(String, FileState)> {
+    let mut stale = BTreeMap::new();
+    for (path, content) in expected {
+        match on_disk.get(path) {
+            None => {
+                stale.insert(path.clone(), FileState::Missing);
+            }
+            Some(bytes) if bytes != content.as_bytes() => {
+                stale.insert(path.clone(), FileState::Changed);
+            }
+            Some(_) => {}
+        }
+    }
+    let expected_paths: BTreeSet<&str> = expected.iter().map(|(p, _)| p.as_str()).collect();
+    for path in on_disk.keys() {
+        if !expected_paths.contains(path.as_str()) {
+            stale.insert(path.clone(), FileState::Extra);
+        }
+    }
+    stale.into_iter().collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::emit::provenance;
+    use crate::load::{Limits, load_str};
+    use crate::render::{RenderOptions, render};
+
+    fn config_map(value: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: shop\ndata:\n  k: {value}\n"
+        )
+    }
+
+    /// The files a render of `input` writes, the provenance record last.
+    fn rendered(input: &str) -> Vec<(String, String)> {
+        let loaded = load_str("in.yaml", input, &Limits::default());
+        let digest = provenance::input_digest(&loaded.documents);
+        let options = RenderOptions::default();
+        let out = render(loaded.documents, loaded.diagnostics, &options);
+        assert!(!out.has_errors(), "{:?}", out.diagnostics);
+        options.out_files(out.objects, digest, None)
+    }
+
+    /// A tree that holds `files` as they are.
+    fn committed(files: &[(String, String)]) -> Tree {
+        let mut tree = Tree {
+            exists: true,
+            ..Tree::default()
+        };
+        for (path, text) in files {
+            if path == FILE {
+                tree.record = Some(text.clone());
+            } else {
+                tree.files.insert(path.clone(), text.clone().into_bytes());
+            }
+        }
+        tree
+    }
+
+    fn check(expected: Vec<(String, String)>, tree: Tree) -> String {
+        let prepared = prepare(Path::new("out"), expected, tree);
+        assert_eq!(prepared.diagnostics, []);
+        let report = prepared.compare().unwrap();
+        assert_eq!(report.diagnostics, []);
+        report.text("layer-render --out out in.yaml")
+    }
+
+    #[test]
+    fn a_tree_as_rendered_is_up_to_date() {
+        let files = rendered(&config_map("v"));
+        assert_eq!(
+            check(files.clone(), committed(&files)),
+            "out is up to date (1 objects)\n"
+        );
+    }
+
+    #[test]
+    fn a_stale_tree_shows_the_objects_the_files_and_the_record() {
+        let before = rendered(&config_map("v"));
+        let after = rendered(&config_map("w"));
+        assert_eq!(
+            check(after, committed(&before)),
+            "out is out of date: 0 added, 0 removed, 1 changed, 0 unchanged\n\
+             ~ ConfigMap/shop/settings\n    data.k: \"v\" → \"w\"\n  \
+             the inputs changed since the last render\n\
+             2 file(s) differ:\n  \
+             changed  shop/v1_ConfigMap_settings.yaml\n  \
+             changed  .layer-render.json\n\
+             Regenerate it with:\n  layer-render --out out in.yaml\n"
+        );
+    }
+
+    #[test]
+    fn a_hand_edit_is_told_from_a_changed_input() {
+        let files = rendered(&config_map("v"));
+        let mut edited = files.clone();
+        edited[0].1.push_str("# note\n");
+        let path = edited[0].0.clone();
+        let text = check(files, committed(&edited));
+        assert_eq!(
+            text,
+            format!(
+                "out is out of date: 0 added, 0 removed, 0 changed, 1 unchanged\n  \
+                 {path} was edited by hand\n\
+                 2 file(s) differ:\n  \
+                 changed  {path}\n  \
+                 changed  .layer-render.json\n\
+                 Regenerate it with:\n  layer-render --out out in.yaml\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_tree_does_not_exist() {
+        let files = rendered(&config_map("v"));
+        assert_eq!(
+            check(files, Tree::default()),
+            "out does not exist: 1 added, 0 removed, 0 changed, 0 unchanged\n\
+             + ConfigMap/shop/settings\n\
+             2 file(s) differ:\n  \
+             missing  kustomization.yaml\n  \
+             missing  shop/v1_ConfigMap_settings.yaml\n\
+             Regenerate it with:\n  layer-render --out out in.yaml\n"
+        );
+    }
+
+    #[test]
+    fn a_tree_without_its_record_was_not_rendered() {
+        let files = rendered(&config_map("v"));
+        let mut tree = committed(&files);
+        tree.record = None;
+        assert_eq!(
+            check(files, tree),
+            "out is out of date: 0 added, 0 removed, 0 changed, 1 unchanged\n  \
+             .layer-render.json is missing: the tree was not written by layer-render --out\n\
+             1 file(s) differ:\n  \
+             changed  .layer-render.json\n\
+             Regenerate it with:\n  layer-render --out out in.yaml\n"
+        );
+    }
+
+    #[test]
+    fn at_most_twenty_stale_files_are_listed() {
+        let files = rendered(&config_map("v"));
+        let mut tree = committed(&files);
+        for i in 0..25 {
+            tree.files
+                .insert(format!("notes-{i:02}.txt"), b"x".to_vec());
+        }
+        let text = check(files, tree);
+        let listed: Vec<&str> = text.lines().filter(|l| l.starts_with("  extra ")).collect();
+        assert_eq!(listed.len(), 20, "{text}");
+        assert_eq!(listed[19], "  extra    notes-19.txt");
+        assert!(
+            text.ends_with(
+                "  extra    notes-19.txt\n  and 6 more\nRegenerate it with:\n  layer-render --out out in.yaml\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_committed_file_that_is_not_utf8_is_a_diagnostic_with_its_path() {
+        let files = rendered(&config_map("v"));
+        let mut tree = committed(&files);
+        tree.files
+            .insert("shop/bad.yaml".into(), b"a: \xff\n".to_vec());
+        let prepared = prepare(Path::new("out"), files, tree);
+        let messages: Vec<String> = prepared.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].starts_with("out/shop/bad.yaml:1:4: error["),
+            "{messages:?}"
+        );
+        assert!(prepared.diagnostics[0].is_error());
+    }
+
+    #[test]
+    fn file_comparison_finds_missing_changed_and_extra_files() {
+        let expected = vec![
+            ("a.yaml".to_string(), "a\n".to_string()),
+            ("b.yaml".to_string(), "b\n".to_string()),
+            ("c.yaml".to_string(), "c\n".to_string()),
+        ];
+        let on_disk: BTreeMap<String, Vec<u8>> = [
+            ("a.yaml".to_string(), b"a\n".to_vec()),
+            ("b.yaml".to_string(), b"B\n".to_vec()),
+            ("notes.txt".to_string(), b"x".to_vec()),
+        ]
+        .into();
+        assert_eq!(
+            compare_files(&expected, &on_disk),
+            [
+                ("b.yaml".to_string(), FileState::Changed),
+                ("c.yaml".to_string(), FileState::Missing),
+                ("notes.txt".to_string(), FileState::Extra)
+            ]
+        );
+    }
+}
