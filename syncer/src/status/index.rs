@@ -520,9 +520,8 @@ impl StatusIndex {
             Some(sent) => Summary::of_conditions(sent.conditions()),
             None => Summary::of_conditions(live.conditions()),
         };
-        let api_version = K::KIND.api_version();
         let body = match serde_json::to_value(ApplyBody {
-            api_version: &api_version,
+            api_version: K::KIND.api_version(),
             kind,
             status: &desired,
         }) {

@@ -17,8 +17,6 @@
 pub mod mapping;
 pub mod prune;
 
-use std::fmt::Debug;
-use std::hash::Hash;
 use backon::ExponentialBuilder;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -32,6 +30,8 @@ use kube::{Api, Client, Resource};
 use layer_render::api::family::{LABEL_MANAGED_BY, MANAGED_BY};
 use layer_render::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore};
 use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::hash::Hash;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
