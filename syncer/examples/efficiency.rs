@@ -338,7 +338,7 @@ fn measure(n: usize, latency_ms: u64, concurrency: Option<usize>) {
         let client = layer_syncer::client::build(config, Duration::from_secs(30)).unwrap();
         let mut sync_config = harness::config();
         sync_config.resync = RESYNC;
-        sync_config.watch.backoff = layer_syncer::watch::WatchBackoff::default();
+        sync_config.watch.backoff = None;
         sync_config.backoff = layer_syncer::status::writer::Backoff::default();
         // The write flags as the syncer's defaults set them.
         let defaults = <layer_syncer::cli::Cli as clap::Parser>::parse_from(["layer-syncer"]);

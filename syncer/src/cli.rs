@@ -213,37 +213,33 @@ impl Cli {
     }
 }
 
-/// Parses `500ms`, `30s`, `10m`, `1h30m` (a sequence of number-unit pairs).
+/// Parses `500ms`, `30s`, `10m`, `1h30m` (a sequence of number-unit pairs) with humantime,
+/// taking only these four units, without spaces or fractions: humantime also reads days,
+/// months (`M`, beside `m` for minutes) and years, which are no scale for these flags.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    use humantime::DurationError as E;
     let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
+    let expected_number = || format!("{s:?}: expected a number, like 30s or 10m");
+    if !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(expected_number());
     }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.chars().take_while(char::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!("{s:?}: expected a number, like 30s or 10m"));
+    let unknown = |unit: &str| format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)");
+    match humantime::parse_duration(s) {
+        Ok(d) => match s
+            .split(|c: char| c.is_ascii_digit())
+            .find(|unit| !unit.is_empty() && !matches!(*unit, "ms" | "s" | "m" | "h"))
+        {
+            Some(unit) => Err(unknown(unit)),
+            None => Ok(d),
+        },
+        Err(E::Empty) => Err("empty duration".into()),
+        Err(E::UnknownUnit { unit, .. }) if unit.is_empty() => {
+            Err(format!("{s:?}: missing unit (ms, s, m or h)"))
         }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{s:?}: number too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.chars().take_while(char::is_ascii_alphabetic).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.saturating_mul(60)),
-            "h" => Duration::from_secs(n.saturating_mul(3600)),
-            "" => return Err(format!("{s:?}: missing unit (ms, s, m or h)")),
-            other => return Err(format!("{s:?}: unknown unit {other:?} (use ms, s, m or h)")),
-        };
-        total = total.saturating_add(part);
+        Err(E::UnknownUnit { unit, .. }) => Err(unknown(&unit)),
+        Err(E::NumberOverflow) => Err(format!("{s:?}: number too large")),
+        Err(E::NumberExpected(_) | E::InvalidCharacter(_)) => Err(expected_number()),
     }
-    Ok(total)
 }
 
 #[cfg(test)]
@@ -355,6 +351,25 @@ mod tests {
     }
 
     #[test]
+    fn a_printed_duration_reads_back() {
+        for ms in [
+            0,
+            1,
+            999,
+            1_000,
+            59_999,
+            90_000,
+            3_600_000,
+            5_400_500,
+            86_400_000,
+            172_861_001,
+        ] {
+            let d = Duration::from_millis(ms);
+            assert_eq!(parse_duration(&human_duration(d)), Ok(d), "{d:?}");
+        }
+    }
+
+    #[test]
     fn durations_take_units() {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
@@ -366,6 +381,27 @@ mod tests {
             parse_duration("5d").unwrap_err(),
             "\"5d\": unknown unit \"d\" (use ms, s, m or h)"
         );
+        assert_eq!(
+            parse_duration("1m30s1M").unwrap_err(),
+            "\"1m30s1M\": unknown unit \"M\" (use ms, s, m or h)"
+        );
+        assert_eq!(
+            parse_duration("1m 30s").unwrap_err(),
+            "\"1m 30s\": expected a number, like 30s or 10m"
+        );
+        assert_eq!(
+            parse_duration("1.5h").unwrap_err(),
+            "\"1.5h\": expected a number, like 30s or 10m"
+        );
+        assert_eq!(
+            parse_duration("soon").unwrap_err(),
+            "\"soon\": expected a number, like 30s or 10m"
+        );
+        assert_eq!(
+            parse_duration("99999999999999999999h").unwrap_err(),
+            "\"99999999999999999999h\": number too large"
+        );
+        assert_eq!(parse_duration(" ").unwrap_err(), "empty duration");
         assert!(parse(&["--stall-after", "soon"]).is_err());
     }
 

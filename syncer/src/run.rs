@@ -21,7 +21,7 @@ use crate::status::events::{BudgetOptions, Recorders};
 use crate::status::index::{IndexOptions, StatusIndex};
 use crate::status::rate_limit::RateLimit;
 use crate::status::writer::{Backoff, WriterIo, WriterOptions, run_writer};
-use crate::watch::{WatchBackoff, WatchOptions, caches, spawn_watchers};
+use crate::watch::{WatchOptions, caches, spawn_watchers};
 
 /// How long a shutdown waits for queued status writes.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -90,7 +90,7 @@ impl SyncConfig {
                 namespace: cli.namespace.clone(),
                 document_cache_namespace: release_namespace.to_string(),
                 document_cache_name: cli.document_cache_statefulset.clone(),
-                backoff: WatchBackoff::default(),
+                backoff: None,
             },
             index: IndexOptions {
                 stall_after: cli.stall_after,

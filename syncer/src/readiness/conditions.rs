@@ -322,22 +322,19 @@ pub fn format_time(t: Timestamp) -> String {
 }
 
 /// `10m`, `90s`, `1h30m`, `1s500ms`: the way the flags are written (`cli::parse_duration`).
-/// Below a millisecond is left out.
+/// humantime's form without its spaces, in hours from a day up (humantime would write days,
+/// months and years, which the flags do not take). Below a millisecond is left out.
 pub fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    let (h, m, s, ms) = (secs / 3600, secs / 60 % 60, secs % 60, d.subsec_millis());
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 || (out.is_empty() && ms == 0) {
-        out.push_str(&format!("{s}s"));
-    }
-    if ms > 0 {
-        out.push_str(&format!("{ms}ms"));
+    let d = Duration::new(d.as_secs(), d.subsec_millis() * 1_000_000);
+    let hours = d.as_secs() / 3600;
+    let rest = d - Duration::from_secs(hours * 3600);
+    let mut out = if hours > 0 {
+        format!("{hours}h")
+    } else {
+        String::new()
+    };
+    if !rest.is_zero() || out.is_empty() {
+        out.extend(humantime::format_duration(rest).to_string().split(' '));
     }
     out
 }
@@ -447,5 +444,15 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(0)), "0s");
         assert_eq!(human_duration(Duration::from_millis(200)), "200ms");
         assert_eq!(human_duration(Duration::from_millis(61_500)), "1m1s500ms");
+        assert_eq!(human_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(human_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(human_duration(Duration::from_secs(48 * 3600)), "48h");
+        assert_eq!(
+            human_duration(Duration::from_secs(400 * 86400 + 61)),
+            "9600h1m1s"
+        );
+        assert_eq!(human_duration(Duration::from_micros(3_600_000_900)), "1h");
+        assert_eq!(human_duration(Duration::from_micros(1_500)), "1ms");
+        assert_eq!(human_duration(Duration::from_micros(500)), "0s");
     }
 }

@@ -52,6 +52,8 @@ pub struct Assessment<S> {
 pub trait HevStatus: Clone + Default + PartialEq + Serialize {
     /// The conditions.
     fn conditions(&self) -> &[Condition];
+    /// The conditions, to change in place.
+    fn conditions_mut(&mut self) -> &mut Vec<Condition>;
     /// Sets the conditions and the generation they describe.
     fn set_outcome(&mut self, conditions: Vec<Condition>, generation: Option<i64>);
 }
@@ -61,6 +63,9 @@ macro_rules! hev_status {
         impl HevStatus for $t {
             fn conditions(&self) -> &[Condition] {
                 &self.conditions
+            }
+            fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+                &mut self.conditions
             }
             fn set_outcome(&mut self, conditions: Vec<Condition>, generation: Option<i64>) {
                 self.conditions = conditions;

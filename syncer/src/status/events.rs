@@ -23,9 +23,12 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use layer_render::api::Condition;
 use layer_render::key::ObjectKey;
 use serde_json::Value;
 use tokio::time::Instant;
+
+use crate::readiness::conditions::{READY, STALLED, find, is_true};
 
 /// `reportingController` of every Event.
 pub const REPORTING_CONTROLLER: &str = "layer-syncer";
@@ -59,6 +62,14 @@ impl Summary {
         Summary {
             ready: condition(status, "Ready").map(|c| field(c, "status").to_string()),
             stalled: condition(status, "Stalled").is_some_and(|c| field(c, "status") == "True"),
+        }
+    }
+
+    /// The summary of a typed status's conditions.
+    pub fn of_conditions(conditions: &[Condition]) -> Summary {
+        Summary {
+            ready: find(conditions, READY).map(|c| c.status.clone()),
+            stalled: is_true(conditions, STALLED),
         }
     }
 }
@@ -280,6 +291,20 @@ mod tests {
         );
         assert_eq!(Summary::of(&json!({})), summary(None, false));
         assert_eq!(Summary::of(&Value::Null), summary(None, false));
+    }
+
+    #[test]
+    fn a_typed_status_has_the_summary_of_its_json() {
+        for s in [
+            status("False", "True", "UnknownPool"),
+            status("True", "False", "Available"),
+            status("Unknown", "False", "ProbePending"),
+            json!({"conditions": []}),
+        ] {
+            let conditions: Vec<Condition> =
+                serde_json::from_value(s["conditions"].clone()).unwrap();
+            assert_eq!(Summary::of_conditions(&conditions), Summary::of(&s), "{s}");
+        }
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! Modelled on linkerd's `k8s/status/src/index.rs`: it runs synchronously on cached state and
 //! never calls the API. A status is skipped when it equals the live one with timestamps
 //! ignored, or when it equals the update already sent for the same cached object version (the
-//! watch has not caught up with our write yet).
+//! watch has not caught up with our write yet). Statuses are compared as their kind's typed
+//! status; one evaluation ([`StatusIndex::evaluate`]) serves the five kinds, each of which
+//! says through [`Evaluate`] where it is cached, how it is assessed and which status fields
+//! belong to other writers.
 //!
 //! Three rules keep writes to one per change:
 //! - VectorStores are evaluated before Indexes ([`evaluation_rank`]), and an Index reads the
@@ -29,11 +32,11 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use layer_render::api::family::{LABEL_OWNER_KIND, LABEL_OWNER_NAME, child_name};
 use layer_render::api::pools;
 use layer_render::api::{
-    ComputePool, FunctionStatus, HevKind, IndexStatus, InfraRules, InfraRulesStatus, VectorStore,
-    VectorStoreStatus,
+    ComputePool, Condition, Function, FunctionStatus, HevKind, Index, IndexStatus, InfraRules,
+    InfraRulesStatus, Pipeline, PipelineStatus, VectorStore, VectorStoreStatus,
 };
 use layer_render::key::ObjectKey;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::Update;
 use super::events::Summary;
@@ -61,33 +64,259 @@ pub struct IndexOptions {
     pub document_cache_name: String,
 }
 
-/// One evaluated CR: its live status (as compared), the status it should have, and the
-/// identity of the cached version.
-struct Evaluated {
-    live: Value,
-    desired: Value,
-    resource_version: Option<String>,
-    uid: Option<String>,
-}
-
-impl Evaluated {
-    fn new(meta: &kube::core::ObjectMeta, live: Value, desired: Value) -> Self {
-        Evaluated {
-            live,
-            desired,
-            resource_version: meta.resource_version.clone(),
-            uid: meta.uid.clone(),
-        }
-    }
+/// A status sent and not seen back through the watch yet, as its kind's type.
+enum Sent {
+    VectorStore(VectorStoreStatus),
+    Index(IndexStatus),
+    InfraRules(InfraRulesStatus),
+    Pipeline(PipelineStatus),
+    Function(FunctionStatus),
 }
 
 struct Pending {
-    comparable: Value,
+    status: Sent,
     resource_version: Option<String>,
     /// When the writer reported it written (its echo is then due).
     written_at: Option<Instant>,
     /// The write was answered 404: the CR is gone, at least at this resource version.
     gone: bool,
+}
+
+/// One hev layer kind as the index evaluates it.
+trait Evaluate: Resource<DynamicType = ()> + Clone + 'static {
+    /// The kind's status.
+    type Status: HevStatus;
+    /// The kind.
+    const KIND: HevKind;
+    /// The kind's cache.
+    fn cache(caches: &Caches) -> &Store<Self>;
+    /// The status fields and verdict of the CR `key` names, from the caches.
+    fn assess(&self, key: &ObjectKey, index: &StatusIndex) -> Assessment<Self::Status>;
+    /// The live status as compared: without the fields other writers own.
+    fn live(&self) -> Self::Status;
+    /// A status of this kind, to remember as sent.
+    fn sent(status: Self::Status) -> Sent;
+    /// The sent status, when it is of this kind.
+    fn sent_mut(sent: &mut Sent) -> Option<&mut Self::Status>;
+}
+
+impl Evaluate for VectorStore {
+    type Status = VectorStoreStatus;
+    const KIND: HevKind = HevKind::VectorStore;
+
+    fn cache(caches: &Caches) -> &Store<Self> {
+        &caches.vector_stores
+    }
+
+    fn assess(&self, key: &ObjectKey, ix: &StatusIndex) -> Assessment<VectorStoreStatus> {
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let all = ix.caches.vector_stores.state();
+        let neighbours: Vec<_> = all
+            .iter()
+            .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
+            .map(|s| &**s)
+            .collect();
+        let probe = ix
+            .probes
+            .probe_state(ns, &key.name, &self.spec.endpoint.url);
+        let secret = ix.probes.secret_state(ns, &key.name);
+        vector_store::assess(self, &neighbours, &probe, &secret)
+    }
+
+    fn live(&self) -> VectorStoreStatus {
+        self.status.clone().unwrap_or_default()
+    }
+
+    fn sent(status: VectorStoreStatus) -> Sent {
+        Sent::VectorStore(status)
+    }
+
+    fn sent_mut(sent: &mut Sent) -> Option<&mut VectorStoreStatus> {
+        match sent {
+            Sent::VectorStore(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl Evaluate for Index {
+    type Status = IndexStatus;
+    const KIND: HevKind = HevKind::Index;
+
+    fn cache(caches: &Caches) -> &Store<Self> {
+        &caches.indexes
+    }
+
+    fn assess(&self, key: &ObjectKey, ix: &StatusIndex) -> Assessment<IndexStatus> {
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let all_indexes = ix.caches.indexes.state();
+        let peers: Vec<_> = all_indexes
+            .iter()
+            .filter(|i| i.metadata.namespace.as_deref() == Some(ns))
+            .map(|i| &**i)
+            .collect();
+        let all_stores = ix.caches.vector_stores.state();
+        // A store whose status was just sent counts with that status: the Index then settles
+        // in the same round instead of waiting for the watch to deliver the store's write.
+        let stores: Vec<VectorStore> = all_stores
+            .iter()
+            .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
+            .map(|s| ix.with_sent_status(s))
+            .collect();
+        let stores: Vec<&VectorStore> = stores.iter().collect();
+        index::assess(self, &peers, &stores)
+    }
+
+    fn live(&self) -> IndexStatus {
+        // metadata and snapshot are the gateway's.
+        IndexStatus {
+            metadata: None,
+            snapshot: None,
+            ..self.status.clone().unwrap_or_default()
+        }
+    }
+
+    fn sent(status: IndexStatus) -> Sent {
+        Sent::Index(status)
+    }
+
+    fn sent_mut(sent: &mut Sent) -> Option<&mut IndexStatus> {
+        match sent {
+            Sent::Index(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl Evaluate for InfraRules {
+    type Status = InfraRulesStatus;
+    const KIND: HevKind = HevKind::InfraRules;
+
+    fn cache(caches: &Caches) -> &Store<Self> {
+        &caches.infra_rules
+    }
+
+    fn assess(&self, _key: &ObjectKey, ix: &StatusIndex) -> Assessment<InfraRulesStatus> {
+        let opts = &ix.opts;
+        let sts = ix
+            .caches
+            .stateful_sets
+            .get(&ObjectRef::new(&opts.document_cache_name).within(&opts.document_cache_namespace));
+        let node_pools = ix.caches.node_pools.state();
+        let node_pool_refs: Vec<&DynamicObject> = node_pools.iter().map(|n| &**n).collect();
+        let document_cache_ref = format!(
+            "{}/{}",
+            opts.document_cache_namespace, opts.document_cache_name
+        );
+        let env = InfraEnv {
+            document_cache: sts.as_deref(),
+            document_cache_ref: &document_cache_ref,
+            node_pools: ix.karpenter_installed.then_some(node_pool_refs.as_slice()),
+        };
+        infra_rules::assess(self, &env)
+    }
+
+    fn live(&self) -> InfraRulesStatus {
+        // embedders and ocr are reported by whoever serves them.
+        InfraRulesStatus {
+            embedders: None,
+            ocr: None,
+            ..self.status.clone().unwrap_or_default()
+        }
+    }
+
+    fn sent(status: InfraRulesStatus) -> Sent {
+        Sent::InfraRules(status)
+    }
+
+    fn sent_mut(sent: &mut Sent) -> Option<&mut InfraRulesStatus> {
+        match sent {
+            Sent::InfraRules(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl Evaluate for Pipeline {
+    type Status = PipelineStatus;
+    const KIND: HevKind = HevKind::Pipeline;
+
+    fn cache(caches: &Caches) -> &Store<Self> {
+        &caches.pipelines
+    }
+
+    fn assess(&self, key: &ObjectKey, ix: &StatusIndex) -> Assessment<PipelineStatus> {
+        let pools = ix.pools();
+        let mut held = Held::default();
+        let children = ix.children("Pipeline", key, &mut held);
+        pipeline::assess(self, &children, &ix.workload_env(&pools))
+    }
+
+    fn live(&self) -> PipelineStatus {
+        self.status.clone().unwrap_or_default()
+    }
+
+    fn sent(status: PipelineStatus) -> Sent {
+        Sent::Pipeline(status)
+    }
+
+    fn sent_mut(sent: &mut Sent) -> Option<&mut PipelineStatus> {
+        match sent {
+            Sent::Pipeline(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl Evaluate for Function {
+    type Status = FunctionStatus;
+    const KIND: HevKind = HevKind::Function;
+
+    fn cache(caches: &Caches) -> &Store<Self> {
+        &caches.functions
+    }
+
+    fn assess(&self, key: &ObjectKey, ix: &StatusIndex) -> Assessment<FunctionStatus> {
+        let pools = ix.pools();
+        // Only a Function with an indexSelector reads the Indexes.
+        let indexes = if self.spec.index_selector.is_some() {
+            ix.caches.indexes.state()
+        } else {
+            Vec::new()
+        };
+        let index_refs: Vec<_> = indexes.iter().map(|i| &**i).collect();
+        let mut held = Held::default();
+        let children = ix.children("Function", key, &mut held);
+        function::assess(self, &children, &index_refs, &ix.workload_env(&pools))
+    }
+
+    fn live(&self) -> FunctionStatus {
+        // queueDepth belongs to whoever reads the gateway.
+        FunctionStatus {
+            queue_depth: None,
+            ..self.status.clone().unwrap_or_default()
+        }
+    }
+
+    fn sent(status: FunctionStatus) -> Sent {
+        Sent::Function(status)
+    }
+
+    fn sent_mut(sent: &mut Sent) -> Option<&mut FunctionStatus> {
+        match sent {
+            Sent::Function(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The server-side apply body of a status.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApplyBody<'a, S> {
+    api_version: &'a str,
+    kind: &'a str,
+    status: &'a S,
 }
 
 /// The order in which CRs are evaluated in one round: VectorStores, then the Indexes that
@@ -223,77 +452,99 @@ impl StatusIndex {
 
     /// Evaluates one CR at `now`; `Some` when its status must be written.
     pub fn evaluate(&mut self, key: &ObjectKey, now: Timestamp) -> Option<Update> {
-        let kind = HevKind::from_type_meta(&key.api_version(), &key.kind)?;
+        match HevKind::from_type_meta(&key.api_version(), &key.kind)? {
+            HevKind::VectorStore => self.evaluate_as::<VectorStore>(key, now),
+            HevKind::Index => self.evaluate_as::<Index>(key, now),
+            HevKind::InfraRules => self.evaluate_as::<InfraRules>(key, now),
+            HevKind::Pipeline => self.evaluate_as::<Pipeline>(key, now),
+            HevKind::Function => self.evaluate_as::<Function>(key, now),
+        }
+    }
+
+    fn evaluate_as<K: Evaluate>(&mut self, key: &ObjectKey, now: Timestamp) -> Option<Update> {
         let started = Instant::now();
-        let clock = Clock {
-            now,
-            stall_after: self.opts.stall_after,
-        };
-        let outcome = match kind {
-            HevKind::Pipeline => self.pipeline(key, clock),
-            HevKind::Function => self.function(key, clock),
-            HevKind::VectorStore => self.vector_store(key, clock),
-            HevKind::Index => self.index(key, clock),
-            HevKind::InfraRules => self.infra_rules(key, clock),
-        };
-        let Some(Evaluated {
-            live,
-            desired,
-            resource_version,
-            uid,
-        }) = outcome
-        else {
+        let Some(cr) = K::cache(&self.caches).get(&object_ref(key)) else {
             // Deleted: nothing to write, nothing to remember.
             self.progress.remove(key);
             self.pending.remove(key);
             return None;
         };
+        let assessment = cr.assess(key, self);
+        let mut live = cr.live();
+        let clock = Clock {
+            now,
+            stall_after: self.opts.stall_after,
+        };
+        let meta = cr.meta();
+        let (mut desired, progress) = readiness::finish(
+            assessment,
+            meta.generation,
+            live.conditions(),
+            self.progress.get(key),
+            clock,
+        );
+        self.progress.insert(key.clone(), progress);
+        let kind = K::KIND.kind_str();
         self.metrics
-            .reconciled(kind.kind_str(), started.elapsed().as_secs_f64());
+            .reconciled(kind, started.elapsed().as_secs_f64());
         if let Some(p) = self.pending.get(key)
             && p.gone
-            && p.resource_version == resource_version
+            && p.resource_version == meta.resource_version
         {
             // Deleted while its status was written; the watch has not said so yet.
-            self.metrics.skipped(kind.kind_str());
+            self.metrics.skipped(kind);
             return None;
         }
-        if same_ignoring_times(&live, &desired) {
+        if same_ignoring_times(&mut live, &mut desired) {
             if self.pending.remove(key).is_some() {
                 self.settled.push(key.clone());
             }
-            self.metrics.skipped(kind.kind_str());
+            self.metrics.skipped(kind);
             return None;
         }
-        if let Some(p) = self.pending.get(key)
-            && same_ignoring_times(&p.comparable, &desired)
-            && p.resource_version == resource_version
+        if let Some(p) = self.pending.get_mut(key)
+            && p.resource_version == meta.resource_version
+            && K::sent_mut(&mut p.status)
+                .is_some_and(|sent| same_ignoring_times(sent, &mut desired))
         {
-            self.metrics.skipped(kind.kind_str());
+            self.metrics.skipped(kind);
             return None;
         }
         // What the server holds before this write: the update sent last, else the live status.
-        let before = match self.pending.get(key).filter(|p| !p.gone) {
-            Some(p) => Summary::of(&p.comparable),
-            None => Summary::of(&live),
+        let before = match self
+            .pending
+            .get_mut(key)
+            .filter(|p| !p.gone)
+            .and_then(|p| K::sent_mut(&mut p.status))
+        {
+            Some(sent) => Summary::of_conditions(sent.conditions()),
+            None => Summary::of_conditions(live.conditions()),
+        };
+        let body = match serde_json::to_value(ApplyBody {
+            api_version: K::KIND.api_version(),
+            kind,
+            status: &desired,
+        }) {
+            Ok(body) => body,
+            Err(err) => {
+                // Statuses are plain data; this would be a bug in a status type.
+                tracing::error!(object = %key, error = %err, "status not serializable; not written");
+                return None;
+            }
         };
         self.pending.insert(
             key.clone(),
             Pending {
-                comparable: without_times(&desired),
-                resource_version,
+                status: K::sent(desired),
+                resource_version: meta.resource_version.clone(),
                 written_at: None,
                 gone: false,
             },
         );
         Some(Update {
             key: key.clone(),
-            uid,
-            body: json!({
-                "apiVersion": kind.api_version(),
-                "kind": kind.kind_str(),
-                "status": desired,
-            }),
+            uid: meta.uid.clone(),
+            body,
             before,
         })
     }
@@ -302,31 +553,23 @@ impl StatusIndex {
     fn with_sent_status(&self, store: &VectorStore) -> VectorStore {
         let mut store = store.clone();
         let key = cr_key(HevKind::VectorStore, &store.metadata);
-        if let Some(p) = self.pending.get(&key).filter(|p| !p.gone)
-            && let Ok(status) = serde_json::from_value::<VectorStoreStatus>(p.comparable.clone())
+        if let Some(Pending {
+            status: Sent::VectorStore(status),
+            gone: false,
+            ..
+        }) = self.pending.get(&key)
         {
-            store.status = Some(status);
+            store.status = Some(status.clone());
         }
         store
     }
 
-    fn finish<S: HevStatus>(
-        &mut self,
-        key: &ObjectKey,
-        assessment: Assessment<S>,
-        generation: Option<i64>,
-        live: &S,
-        clock: Clock,
-    ) -> Value {
-        let (status, progress) = readiness::finish(
-            assessment,
-            generation,
-            live.conditions(),
-            self.progress.get(key),
-            clock,
-        );
-        self.progress.insert(key.clone(), progress);
-        serde_json::to_value(status).unwrap_or(Value::Null)
+    fn workload_env<'a>(&self, pools: &'a [ComputePool]) -> WorkloadEnv<'a> {
+        WorkloadEnv {
+            pools,
+            max_replicas_ceiling: self.opts.max_replicas_ceiling,
+            keda_installed: self.keda_installed,
+        }
     }
 
     fn pools(&self) -> Vec<ComputePool> {
@@ -336,7 +579,11 @@ impl StatusIndex {
         pools::effective_pools(rules.as_deref())
     }
 
-    fn children<'a>(&self, kind: &str, ns: &str, name: &str, held: &'a mut Held) -> Children<'a> {
+    fn children<'a>(&self, kind: &str, key: &ObjectKey, held: &'a mut Held) -> Children<'a> {
+        let (ns, name) = (
+            key.namespace.as_deref().unwrap_or_default(),
+            key.name.as_str(),
+        );
         let child = child_name(name);
         let owned = |meta: &kube::core::ObjectMeta| {
             let labels = meta.labels.as_ref();
@@ -376,142 +623,6 @@ impl StatusIndex {
             scaled_object: held.scaled_object.as_deref(),
         }
     }
-
-    fn pipeline(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
-        let ns = key.namespace.as_deref().unwrap_or_default();
-        let cr = self
-            .caches
-            .pipelines
-            .get(&ObjectRef::new(&key.name).within(ns))?;
-        let pools = self.pools();
-        let env = WorkloadEnv {
-            pools: &pools,
-            max_replicas_ceiling: self.opts.max_replicas_ceiling,
-            keda_installed: self.keda_installed,
-        };
-        let mut held = Held::default();
-        let children = self.children("Pipeline", ns, &key.name, &mut held);
-        let assessment = pipeline::assess(&cr, &children, &env);
-        let live = cr.status.clone().unwrap_or_default();
-        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
-    }
-
-    fn function(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
-        let ns = key.namespace.as_deref().unwrap_or_default();
-        let cr = self
-            .caches
-            .functions
-            .get(&ObjectRef::new(&key.name).within(ns))?;
-        let pools = self.pools();
-        let env = WorkloadEnv {
-            pools: &pools,
-            max_replicas_ceiling: self.opts.max_replicas_ceiling,
-            keda_installed: self.keda_installed,
-        };
-        // Only a Function with an indexSelector reads the Indexes.
-        let indexes = if cr.spec.index_selector.is_some() {
-            self.caches.indexes.state()
-        } else {
-            Vec::new()
-        };
-        let index_refs: Vec<_> = indexes.iter().map(|i| &**i).collect();
-        let mut held = Held::default();
-        let children = self.children("Function", ns, &key.name, &mut held);
-        let assessment = function::assess(&cr, &children, &index_refs, &env);
-        // queueDepth belongs to whoever reads the gateway; leave it out of the comparison.
-        let live = FunctionStatus {
-            queue_depth: None,
-            ..cr.status.clone().unwrap_or_default()
-        };
-        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
-    }
-
-    fn vector_store(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
-        let ns = key.namespace.as_deref().unwrap_or_default();
-        let cr = self
-            .caches
-            .vector_stores
-            .get(&ObjectRef::new(&key.name).within(ns))?;
-        let all = self.caches.vector_stores.state();
-        let neighbours: Vec<_> = all
-            .iter()
-            .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
-            .map(|s| &**s)
-            .collect();
-        let probe = self
-            .probes
-            .probe_state(ns, &key.name, &cr.spec.endpoint.url);
-        let secret = self.probes.secret_state(ns, &key.name);
-        let assessment = vector_store::assess(&cr, &neighbours, &probe, &secret);
-        let live = cr.status.clone().unwrap_or_default();
-        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
-    }
-
-    fn index(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
-        let ns = key.namespace.as_deref().unwrap_or_default();
-        let cr = self
-            .caches
-            .indexes
-            .get(&ObjectRef::new(&key.name).within(ns))?;
-        let all_indexes = self.caches.indexes.state();
-        let peers: Vec<_> = all_indexes
-            .iter()
-            .filter(|i| i.metadata.namespace.as_deref() == Some(ns))
-            .map(|i| &**i)
-            .collect();
-        let all_stores = self.caches.vector_stores.state();
-        // A store whose status was just sent counts with that status: the Index then settles
-        // in the same round instead of waiting for the watch to deliver the store's write.
-        let stores: Vec<VectorStore> = all_stores
-            .iter()
-            .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
-            .map(|s| self.with_sent_status(s))
-            .collect();
-        let stores: Vec<&VectorStore> = stores.iter().collect();
-        let assessment = index::assess(&cr, &peers, &stores);
-        // metadata and snapshot are the gateway's.
-        let live = IndexStatus {
-            metadata: None,
-            snapshot: None,
-            ..cr.status.clone().unwrap_or_default()
-        };
-        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
-    }
-
-    fn infra_rules(&mut self, key: &ObjectKey, clock: Clock) -> Option<Evaluated> {
-        let cr: std::sync::Arc<InfraRules> =
-            self.caches.infra_rules.get(&ObjectRef::new(&key.name))?;
-        let sts = self.caches.stateful_sets.get(
-            &ObjectRef::new(&self.opts.document_cache_name)
-                .within(&self.opts.document_cache_namespace),
-        );
-        let node_pools = self.caches.node_pools.state();
-        let node_pool_refs: Vec<&DynamicObject> = node_pools.iter().map(|n| &**n).collect();
-        let document_cache_ref = format!(
-            "{}/{}",
-            self.opts.document_cache_namespace, self.opts.document_cache_name
-        );
-        let env = InfraEnv {
-            document_cache: sts.as_deref(),
-            document_cache_ref: &document_cache_ref,
-            node_pools: self
-                .karpenter_installed
-                .then_some(node_pool_refs.as_slice()),
-        };
-        let assessment = infra_rules::assess(&cr, &env);
-        // embedders and ocr are reported by whoever serves them.
-        let live = InfraRulesStatus {
-            embedders: None,
-            ocr: None,
-            ..cr.status.clone().unwrap_or_default()
-        };
-        let desired = self.finish(key, assessment, cr.metadata.generation, &live, clock);
-        Some(Evaluated::new(&cr.metadata, to_value(&live), desired))
-    }
 }
 
 /// Owned copies of one workload's children, so [`Children`] can borrow them.
@@ -537,61 +648,45 @@ where
         .collect()
 }
 
-fn to_value<S: serde::Serialize>(s: &S) -> Value {
-    serde_json::to_value(s).unwrap_or(Value::Null)
-}
-
-/// Whether two statuses are equal once every condition's `lastTransitionTime` is ignored
-/// (what [`without_times`] would give, without copying either).
-fn same_ignoring_times(a: &Value, b: &Value) -> bool {
-    const TIME: &str = "lastTransitionTime";
-    let same_condition = |x: &Value, y: &Value| match (x.as_object(), y.as_object()) {
-        (Some(x), Some(y)) => {
-            let fields =
-                |m: &serde_json::Map<String, Value>| m.len() - usize::from(m.contains_key(TIME));
-            fields(x) == fields(y)
-                && x.iter()
-                    .filter(|(k, _)| *k != TIME)
-                    .all(|(k, v)| y.get(k) == Some(v))
-        }
-        _ => x == y,
-    };
-    match (a.as_object(), b.as_object()) {
-        (Some(a), Some(b)) => {
-            a.len() == b.len()
-                && a.iter().all(|(k, va)| match (k.as_str(), b.get(k)) {
-                    (_, None) => false,
-                    ("conditions", Some(vb)) => match (va.as_array(), vb.as_array()) {
-                        (Some(x), Some(y)) => {
-                            x.len() == y.len() && x.iter().zip(y).all(|(c, d)| same_condition(c, d))
-                        }
-                        _ => va == vb,
-                    },
-                    (_, Some(vb)) => va == vb,
-                })
-        }
-        _ => a == b,
+/// The reference of the cached CR `key` names.
+fn object_ref<K: Resource<DynamicType = ()>>(key: &ObjectKey) -> ObjectRef<K> {
+    let r = ObjectRef::new(&key.name);
+    match &key.namespace {
+        Some(ns) => r.within(ns),
+        None => r,
     }
 }
 
-/// A status with every `lastTransitionTime` removed, for comparisons.
-fn without_times(status: &Value) -> Value {
-    let mut copy = status.clone();
-    if let Some(conditions) = copy.get_mut("conditions").and_then(Value::as_array_mut) {
-        for c in conditions {
-            if let Some(obj) = c.as_object_mut() {
-                obj.remove("lastTransitionTime");
-            }
-        }
-    }
-    copy
+/// Whether two statuses are equal once every condition's `lastTransitionTime` is ignored. The
+/// conditions are set aside for the comparison of the other fields and put back, so neither
+/// status is copied.
+fn same_ignoring_times<S: HevStatus>(a: &mut S, b: &mut S) -> bool {
+    let x = std::mem::take(a.conditions_mut());
+    let y = std::mem::take(b.conditions_mut());
+    let same = a == b && x.len() == y.len() && x.iter().zip(&y).all(|(c, d)| same_condition(c, d));
+    *a.conditions_mut() = x;
+    *b.conditions_mut() = y;
+    same
+}
+
+/// Whether two conditions are equal but for `lastTransitionTime`.
+fn same_condition(a: &Condition, b: &Condition) -> bool {
+    // Spelled out so that a new field of Condition is compared unless said otherwise here.
+    let Condition {
+        type_,
+        status,
+        reason,
+        message,
+        last_transition_time: _,
+    } = a;
+    *type_ == b.type_ && *status == b.status && *reason == b.reason && *message == b.message
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use kube::runtime::watcher::Event;
-    use layer_render::api::{Pipeline, PipelineStatus};
+    use serde_json::json;
 
     use super::*;
     use crate::readiness::fixtures::*;
@@ -708,23 +803,33 @@ mod tests {
 
     #[test]
     fn statuses_compare_without_their_transition_times() {
-        let a = json!({"observedGeneration": 1, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": "2025-01-01T00:00:00Z"}]});
-        let b = json!({"observedGeneration": 1, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": "2026-01-01T00:00:00Z"}]});
-        let c = json!({"observedGeneration": 1, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "Available"}]});
-        let d = json!({"observedGeneration": 2, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "Available"}]});
-        let e = json!({"observedGeneration": 1, "conditions": [
-            {"type": "Ready", "status": "False", "reason": "Available"}]});
+        let status = |generation: i64, ready: &str, time: Option<&str>| -> VectorStoreStatus {
+            serde_json::from_value(json!({"observedGeneration": generation, "reachable": true,
+                "conditions": [{"type": "Ready", "status": ready, "reason": "Available",
+                    "lastTransitionTime": time}]}))
+            .unwrap()
+        };
+        let a = status(1, "True", Some("2025-01-01T00:00:00Z"));
+        let b = status(1, "True", Some("2026-01-01T00:00:00Z"));
+        let c = status(1, "True", None);
+        let d = status(2, "True", None);
+        let e = status(1, "False", None);
+        let mut f = c.clone();
+        f.reachable = Some(false);
+        let mut g = c.clone();
+        g.conditions[0].message = Some("up".into());
+        let mut h = c.clone();
+        h.conditions.push(c.conditions[0].clone());
         for (x, y) in [(&a, &b), (&a, &c), (&c, &b)] {
-            assert!(same_ignoring_times(x, y));
-            assert_eq!(without_times(x), without_times(y));
+            let (mut x2, mut y2) = (x.clone(), y.clone());
+            assert!(same_ignoring_times(&mut x2, &mut y2));
+            // Both are left as they were.
+            assert_eq!((&x2, &y2), (x, y));
         }
-        for (x, y) in [(&a, &d), (&a, &e), (&c, &json!({})), (&c, &Value::Null)] {
-            assert!(!same_ignoring_times(x, y));
-            assert_ne!(without_times(x), without_times(y));
+        for (x, y) in [(&a, &d), (&a, &e), (&c, &f), (&c, &g), (&c, &h)] {
+            let (mut x2, mut y2) = (x.clone(), y.clone());
+            assert!(!same_ignoring_times(&mut x2, &mut y2), "{x:?} {y:?}");
+            assert_eq!((&x2, &y2), (x, y));
         }
     }
 

@@ -8,7 +8,8 @@
 //! reported once and the watcher keeps retrying with backoff, so installing the CRD later
 //! works without a restart. `--namespace` restricts the namespaced watches to one namespace.
 //!
-//! Failed lists and watches are retried with jittered exponential backoff ([`WatchBackoff`]).
+//! Failed lists and watches are retried with kube-runtime's [`DefaultBackoff`] (jittered,
+//! exponential, as client-go's reflector), or the faster policy a test passes.
 //! A watch that ends (the server's timeout, a cut connection, a truncated event) resumes from
 //! the last resourceVersion seen; a `410 Gone` relists, and a relist re-evaluates every CR
 //! (it may hide deletions). Objects are [`prune`]d before they are cached.
@@ -16,22 +17,21 @@
 pub mod mapping;
 pub mod prune;
 
-use std::fmt::Debug;
-use std::hash::{BuildHasher, Hash};
-use std::time::Duration;
-
+use backon::ExponentialBuilder;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{Store, store::Writer};
-use kube::runtime::utils::{Backoff, ResetTimerBackoff};
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::utils::Backoff;
+use kube::runtime::watcher::{self, DefaultBackoff, Event, ExponentialBackoff};
 use kube::{Api, Client, Resource};
 use layer_render::api::family::{LABEL_MANAGED_BY, MANAGED_BY};
 use layer_render::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore};
 use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::hash::Hash;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
@@ -235,69 +235,19 @@ pub struct WatchOptions {
     pub document_cache_namespace: String,
     /// Name of the document-cache StatefulSet.
     pub document_cache_name: String,
-    /// Retry bounds after a failed list or watch.
-    pub backoff: WatchBackoff,
+    /// The retry policy after a failed list or watch: `None` is kube-runtime's
+    /// [`DefaultBackoff`] (800 ms doubling to 30 s, jittered, starting over after two minutes
+    /// without failures). Tests pass a faster one; it starts over at every event received.
+    pub backoff: Option<ExponentialBuilder>,
 }
 
-/// Bounds of the backoff between failed list or watch attempts: the delay doubles from
-/// `initial` up to `max`, each one jittered down by up to half so that the watches that failed
-/// together (an API server restart) do not retry in lockstep, and it starts over after two
-/// minutes without failures. The defaults are kube's (800 ms to 30 s).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WatchBackoff {
-    /// First delay.
-    pub initial: Duration,
-    /// Largest delay.
-    pub max: Duration,
-}
-
-impl Default for WatchBackoff {
-    fn default() -> Self {
-        WatchBackoff {
-            initial: Duration::from_millis(800),
-            max: Duration::from_secs(30),
-        }
-    }
-}
-
-/// How long without failures before the backoff starts over.
-const BACKOFF_RESET: Duration = Duration::from_secs(120);
-
-/// The iterator behind [`WatchBackoff`].
-struct Jittered {
-    bounds: WatchBackoff,
-    next: Duration,
-    random: std::collections::hash_map::RandomState,
-    attempt: u64,
-}
-
-impl Jittered {
-    fn new(bounds: WatchBackoff) -> Self {
-        Jittered {
-            bounds,
-            next: bounds.initial,
-            random: std::collections::hash_map::RandomState::new(),
-            attempt: 0,
-        }
-    }
-}
-
-impl Iterator for Jittered {
-    type Item = Duration;
-
-    fn next(&mut self) -> Option<Duration> {
-        let full = self.next.min(self.bounds.max);
-        self.next = full.saturating_mul(2).min(self.bounds.max);
-        self.attempt += 1;
-        // Uniform in [full/2, full]: RandomState's keys are random per instance.
-        let fraction = (self.random.hash_one(self.attempt) % 1024) as f64 / 1024.0;
-        Some(full.mul_f64(0.5 + fraction / 2.0))
-    }
-}
-
-impl Backoff for Jittered {
-    fn reset(&mut self) {
-        self.next = self.bounds.initial;
+/// The watchers' [`Backoff`] for `policy` (see [`WatchOptions::backoff`]).
+fn watch_backoff(policy: Option<ExponentialBuilder>) -> Box<dyn Backoff> {
+    match policy {
+        None => Box::new(DefaultBackoff::default()),
+        // backon's builder gives up after three retries unless told otherwise; a watcher never
+        // gives up.
+        Some(b) => Box::new(ExponentialBackoff::from(b.without_max_times())),
     }
 }
 
@@ -478,7 +428,7 @@ fn spawn<K, F, P>(
     mut writer: Writer<K>,
     mut map: F,
     prune: P,
-    (tx, metrics, backoff): (UnboundedSender<Signal>, Metrics, WatchBackoff),
+    (tx, metrics, backoff): (UnboundedSender<Signal>, Metrics, Option<ExponentialBuilder>),
 ) -> JoinHandle<()>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -488,10 +438,7 @@ where
 {
     tokio::spawn(async move {
         let stream = watcher::watcher(api, config)
-            .backoff(ResetTimerBackoff::new(
-                Jittered::new(backoff),
-                BACKOFF_RESET,
-            ))
+            .backoff(watch_backoff(backoff))
             .modify(prune)
             .inspect(move |item| {
                 if let Ok(event) = item {

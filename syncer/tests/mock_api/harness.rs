@@ -16,7 +16,7 @@ use layer_syncer::run::{SyncConfig, sync, sync_elected};
 use layer_syncer::status::events::BudgetOptions;
 use layer_syncer::status::index::IndexOptions;
 use layer_syncer::status::writer::Backoff;
-use layer_syncer::watch::{WatchBackoff, WatchOptions};
+use layer_syncer::watch::WatchOptions;
 use serde_json::{Value, json};
 use tokio::sync::{oneshot, watch};
 
@@ -138,10 +138,12 @@ pub fn config() -> SyncConfig {
             namespace: None,
             document_cache_namespace: "layer".into(),
             document_cache_name: "layer-document-cache".into(),
-            backoff: WatchBackoff {
-                initial: Duration::from_millis(20),
-                max: Duration::from_millis(200),
-            },
+            backoff: Some(
+                backon::ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(20))
+                    .with_max_delay(Duration::from_millis(200))
+                    .with_jitter(),
+            ),
         },
         index: IndexOptions {
             stall_after: Duration::from_secs(600),
