@@ -11,6 +11,7 @@
 //! directory. Files and directories whose names start with `.` are not compared, like the
 //! loader skips them.
 
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -590,15 +591,19 @@ fn read_tree(
 ) -> (BTreeMap<String, Vec<u8>>, Vec<Diagnostic>) {
     let walked = walk::walk(root, Select::Everything, restrictor);
     let mut diagnostics = walked.diagnostics;
-    let read = layer_render::par::map(&walked.files, |path| {
-        let relative = path.strip_prefix(root).unwrap_or(path);
-        let relative = relative.to_string_lossy().replace('\\', "/");
-        std::fs::read(path)
-            .map(|bytes| (relative, bytes))
-            .map_err(|err| {
-                Diagnostic::new(Code::Io, format!("cannot read {}: {err}", path.display()))
-            })
-    });
+    let read: Vec<_> = walked
+        .files
+        .par_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            let relative = relative.to_string_lossy().replace('\\', "/");
+            std::fs::read(path)
+                .map(|bytes| (relative, bytes))
+                .map_err(|err| {
+                    Diagnostic::new(Code::Io, format!("cannot read {}: {err}", path.display()))
+                })
+        })
+        .collect();
     let mut files = BTreeMap::new();
     for result in read {
         match result {
@@ -638,15 +643,17 @@ fn provenance_findings(
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
-    let hashes: Vec<(String, String)> =
-        layer_render::par::map(&on_disk.iter().collect::<Vec<_>>(), |(path, bytes)| {
+    let hashes: Vec<(String, String)> = on_disk
+        .par_iter()
+        .map(|(path, bytes)| {
             let known = rendered
                 .get(path.as_str())
                 .filter(|text| text.as_bytes() == bytes.as_slice())
                 .and_then(|_| fresh.files.get(path.as_str()).cloned());
             let hash = known.unwrap_or_else(|| file_hash(&String::from_utf8_lossy(bytes)));
             ((*path).clone(), hash)
-        });
+        })
+        .collect();
     let mut findings = recorded.hand_edits(&hashes.into_iter().collect());
     if recorded.input_digest != fresh.input_digest {
         findings.push("the inputs changed since the last render".into());
