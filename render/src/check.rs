@@ -15,6 +15,8 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::diagnostic::Diagnostic;
 use crate::diff::{self, DiffOptions, Item, read};
 use crate::emit::provenance::{FILE, Provenance, file_hash};
@@ -266,15 +268,17 @@ fn provenance_findings(
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
-    let hashes: Vec<(String, String)> =
-        crate::par::map(&on_disk.iter().collect::<Vec<_>>(), |(path, bytes)| {
+    let hashes: Vec<(String, String)> = on_disk
+        .par_iter()
+        .map(|(path, bytes)| {
             let known = rendered
                 .get(path.as_str())
                 .filter(|text| text.as_bytes() == bytes.as_slice())
                 .and_then(|_| fresh.files.get(path.as_str()).cloned());
             let hash = known.unwrap_or_else(|| file_hash(&String::from_utf8_lossy(bytes)));
             ((*path).clone(), hash)
-        });
+        })
+        .collect();
     let mut findings = recorded.hand_edits(&hashes.into_iter().collect());
     if recorded.input_digest != fresh.input_digest {
         findings.push("the inputs changed since the last render".into());

@@ -16,7 +16,6 @@ pub mod karpenter;
 pub mod keda;
 pub mod key;
 pub mod load;
-pub mod par;
 pub mod profile;
 pub mod render;
 pub mod shell;

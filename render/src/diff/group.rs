@@ -7,6 +7,7 @@
 //! Follow-on changes group by kind and by the hashes that changed; added and removed objects
 //! by kind. Groups come largest first (ties in apply order), follow-on groups last.
 
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -75,7 +76,7 @@ fn signature(change: &Change) -> String {
 
 /// The groups of a report's changes (in apply order, with derived fields marked).
 pub fn group(changes: &[Change]) -> Vec<Group> {
-    let signatures = crate::par::map(changes, signature);
+    let signatures: Vec<_> = changes.par_iter().map(signature).collect();
     let mut by_signature: HashMap<&str, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     for (i, (change, signature)) in changes.iter().zip(&signatures).enumerate() {

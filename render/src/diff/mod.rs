@@ -34,6 +34,7 @@ mod redact;
 pub mod text;
 mod unified;
 
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -369,7 +370,10 @@ fn compare<T: Compared>(old: &[T], new: &[T], options: &DiffOptions) -> Result<R
         }
     }
     drop((old_index, new_index));
-    let outcomes = crate::par::map(&pairs, |pair| compare_pair(*pair, old, new, options));
+    let outcomes: Vec<_> = pairs
+        .par_iter()
+        .map(|pair| compare_pair(*pair, old, new, options))
+        .collect();
     let mut report = Report {
         ignore: options.ignore.clone(),
         ..Report::default()

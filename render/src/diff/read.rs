@@ -6,6 +6,7 @@
 //! style, anchors, a `kind: List`, a missing name) is parsed right away and kept as JSON; so
 //! is every problem found in it. Rendered objects come with their identity and YAML text.
 
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -131,30 +132,36 @@ pub fn items(files: &[File]) -> (Vec<Item>, Vec<Diagnostic>) {
 
 /// [`items`], file by file.
 pub fn items_by_file(files: &[File]) -> (Vec<Vec<Item>>, Vec<Diagnostic>) {
-    let pieces: Vec<(usize, Piece)> = crate::par::map_coarse(files, |(_, text)| scan::split(text))
+    let pieces: Vec<(usize, Piece)> = files
+        .par_iter()
+        .map(|(_, text)| scan::split(text))
+        .collect::<Vec<_>>()
         .into_iter()
         .enumerate()
         .flat_map(|(file, pieces)| pieces.into_iter().map(move |p| (file, p)))
         .collect();
-    let read = crate::par::map(&pieces, |(file, piece)| {
-        let (name, source) = &files[*file];
-        let text = Text {
-            file: name.clone(),
-            source: source.clone(),
-            piece: piece.clone(),
-            canonical: false,
-        };
-        match scan::identity(text.body()) {
-            Some(key) => (
-                vec![Item {
-                    key,
-                    content: Content::Text(text),
-                }],
-                Vec::new(),
-            ),
-            None => parsed(&text),
-        }
-    });
+    let read: Vec<_> = pieces
+        .par_iter()
+        .map(|(file, piece)| {
+            let (name, source) = &files[*file];
+            let text = Text {
+                file: name.clone(),
+                source: source.clone(),
+                piece: piece.clone(),
+                canonical: false,
+            };
+            match scan::identity(text.body()) {
+                Some(key) => (
+                    vec![Item {
+                        key,
+                        content: Content::Text(text),
+                    }],
+                    Vec::new(),
+                ),
+                None => parsed(&text),
+            }
+        })
+        .collect();
     let mut by_file: Vec<Vec<Item>> = files.iter().map(|_| Vec::new()).collect();
     let mut diagnostics = Vec::new();
     for ((file, _), (found, problems)) in pieces.iter().zip(read) {
@@ -208,23 +215,26 @@ fn parsed(text: &Text) -> (Vec<Item>, Vec<Diagnostic>) {
 /// Rendered objects as items: their identity and their YAML, named `file` in diagnostics.
 pub fn rendered(objects: Vec<Emitted>, file: &str) -> Vec<Item> {
     let file: Arc<str> = Arc::from(file);
-    crate::par::map_vec(objects, |object| {
-        let source = Arc::new(object.yaml);
-        let piece = Piece {
-            range: 0..source.len(),
-            body: 0,
-            line: 1,
-        };
-        Item {
-            key: object.key,
-            content: Content::Text(Text {
-                file: file.clone(),
-                source,
-                piece,
-                canonical: true,
-            }),
-        }
-    })
+    objects
+        .into_par_iter()
+        .map(|object| {
+            let source = Arc::new(object.yaml);
+            let piece = Piece {
+                range: 0..source.len(),
+                body: 0,
+                line: 1,
+            };
+            Item {
+                key: object.key,
+                content: Content::Text(Text {
+                    file: file.clone(),
+                    source,
+                    piece,
+                    canonical: true,
+                }),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! Colour is a parameter: the binary decides (a terminal, `--color`, `NO_COLOR`); this module
 //! only adds ANSI escapes when told to, so tests compare plain bytes.
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::{Change, ChangeKind, FieldChange, Group, Report, unified};
@@ -215,13 +216,16 @@ pub fn write(
     out.write_all(b"\n")?;
     for batch in report.changes.chunks(BATCH) {
         let made = batch.iter().all(|c| c.hunks.is_some());
-        let diffs = if made {
+        let diffs: Vec<String> = if made {
             batch
                 .iter()
                 .map(|c| diff_text(report, c, options))
                 .collect()
         } else {
-            crate::par::map(batch, |change| diff_text(report, change, options))
+            batch
+                .par_iter()
+                .map(|change| diff_text(report, change, options))
+                .collect()
         };
         for diff in diffs {
             out.write_all(diff.as_bytes())?;

@@ -8,6 +8,7 @@
 //! or the machine: paths are relative to the tree, so the same repository gives the same file
 //! wherever it is checked out.
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,10 @@ pub struct RenderedWith {
 /// The digest of input documents: the sorted hashes of each object's JSON, so neither file
 /// names, file order nor formatting change it.
 pub fn input_digest(documents: &[Document]) -> String {
-    let mut hashes = crate::par::map(documents, |d| content_hash(&d.root.to_json()));
+    let mut hashes: Vec<String> = documents
+        .par_iter()
+        .map(|d| content_hash(&d.root.to_json()))
+        .collect();
     hashes.sort();
     content_hash(&Value::from(hashes))
 }
@@ -74,8 +78,9 @@ impl Provenance {
             options_digest,
             input_digest,
             rendered_with,
-            files: crate::par::map(files, |(path, text)| (path.clone(), file_hash(text)))
-                .into_iter()
+            files: files
+                .par_iter()
+                .map(|(path, text)| (path.clone(), file_hash(text)))
                 .collect(),
         }
     }

@@ -12,6 +12,7 @@ pub mod linkage;
 pub mod podspec;
 pub mod security;
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -25,7 +26,6 @@ use crate::emit::Object;
 use crate::karpenter::schedule::{self, WorkerPod};
 use crate::karpenter::{EC2_NODE_CLASS_KIND, NODEPOOL_KIND, NodePool, nodepools};
 use crate::keda;
-use crate::par;
 use crate::profile::Profile;
 use crate::validate::objects::{Inputs, Sourced, field_steps};
 use crate::validate::workloads::default_infra_rules;
@@ -74,22 +74,30 @@ where
         .map(|o| ((o.key.namespace.as_deref(), o.key.name.as_str()), &o.object))
         .collect();
     // Each workload expands on its own, so they spread over the cores.
-    let pipelines = par::map_vec(pipelines, |p| {
-        let w = Workload::of_pipeline(&p.object);
-        let mut objects = Vec::new();
-        let mut out = Vec::new();
-        let worker = expand_workload(&p, &w, &pools, profile, &warehouses, &mut objects, &mut out);
-        objects.push(cr_object(&p));
-        (finish(objects), out, worker)
-    });
-    let functions = par::map_vec(functions, |f| {
-        let w = Workload::of_function(&f.object);
-        let mut objects = Vec::new();
-        let mut out = Vec::new();
-        let worker = expand_workload(&f, &w, &pools, profile, &warehouses, &mut objects, &mut out);
-        objects.push(cr_object(&f));
-        (finish(objects), out, worker)
-    });
+    let pipelines: Vec<_> = pipelines
+        .into_par_iter()
+        .map(|p| {
+            let w = Workload::of_pipeline(&p.object);
+            let mut objects = Vec::new();
+            let mut out = Vec::new();
+            let worker =
+                expand_workload(&p, &w, &pools, profile, &warehouses, &mut objects, &mut out);
+            objects.push(cr_object(&p));
+            (finish(objects), out, worker)
+        })
+        .collect();
+    let functions: Vec<_> = functions
+        .into_par_iter()
+        .map(|f| {
+            let w = Workload::of_function(&f.object);
+            let mut objects = Vec::new();
+            let mut out = Vec::new();
+            let worker =
+                expand_workload(&f, &w, &pools, profile, &warehouses, &mut objects, &mut out);
+            objects.push(cr_object(&f));
+            (finish(objects), out, worker)
+        })
+        .collect();
     let families = || pipelines.iter().chain(&functions);
     let mut objects = Vec::with_capacity(
         families().map(|(o, _, _)| o.len()).sum::<usize>()
@@ -122,20 +130,28 @@ where
     out.extend(found);
     objects.extend(inputs.vector_stores.iter().map(cr_object).flat_map(alone));
     objects.extend(
-        par::map(&inputs.indexes, |i| alone(cr_object(i)))
+        inputs
+            .indexes
+            .par_iter()
+            .map(|i| alone(cr_object(i)))
+            .collect::<Vec<_>>()
             .into_iter()
             .flatten(),
     );
     objects.extend(inputs.infra_rules.iter().map(cr_object).flat_map(alone));
     objects.extend(
-        par::map(&inputs.pass_through, |o| {
-            alone(Object {
-                key: o.key.clone(),
-                value: o.object.clone(),
+        inputs
+            .pass_through
+            .par_iter()
+            .map(|o| {
+                alone(Object {
+                    key: o.key.clone(),
+                    value: o.object.clone(),
+                })
             })
-        })
-        .into_iter()
-        .flatten(),
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten(),
     );
     Expanded {
         objects,

@@ -20,6 +20,7 @@
 //! `matchFields` terms are not checked. When no NodePool fits, the verdict names the closest
 //! one (fewest problems, then name) and every problem with it.
 
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -602,7 +603,7 @@ pub fn check_workers(workers: &[WorkerPod], nodepools: &[NodePool], mode: Mode) 
     let mut names: Vec<&str> = nodepools.iter().map(|p| p.metadata.name.as_str()).collect();
     names.sort_unstable();
     // Each worker is checked on its own, on every core.
-    crate::par::map(workers, |w| {
+    workers.par_iter().map(|w| {
             let verdict = check_placement(&w.placement, nodepools).err()?;
             let (code, suffix) = match mode {
                 Mode::Error => (Code::Unschedulable, ""),
@@ -626,6 +627,7 @@ pub fn check_workers(workers: &[WorkerPod], nodepools: &[NodePool], mode: Mode) 
                     .field(w.field.clone()),
             )
         })
+        .collect::<Vec<_>>()
         .into_iter()
         .flatten()
         .collect()

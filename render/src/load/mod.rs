@@ -19,6 +19,7 @@ pub mod node;
 pub mod scan;
 pub mod walk;
 
+use rayon::prelude::*;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -211,13 +212,16 @@ fn read_file(file: std::fs::File, limits: &Limits, bytes: &mut Vec<u8>) -> std::
 /// come back in the order of the paths and of the files in each directory.
 pub fn load_paths(paths: &[PathBuf], limits: &Limits) -> Loaded {
     let sources = sources(paths, limits);
-    let parts = crate::par::map_coarse(&sources, |source| match read_source(source, limits) {
-        Ok((name, bytes)) => load_bytes(&name, &bytes, limits),
-        Err(diagnostic) => Loaded {
-            documents: Vec::new(),
-            diagnostics: vec![diagnostic],
-        },
-    });
+    let parts: Vec<Loaded> = sources
+        .par_iter()
+        .map(|source| match read_source(source, limits) {
+            Ok((name, bytes)) => load_bytes(&name, &bytes, limits),
+            Err(diagnostic) => Loaded {
+                documents: Vec::new(),
+                diagnostics: vec![diagnostic],
+            },
+        })
+        .collect();
     let mut loaded = Loaded::default();
     for part in parts {
         loaded.extend(part);
@@ -232,11 +236,14 @@ pub type FileText = (Arc<str>, Arc<String>);
 /// that cut documents themselves (`diff` and `check`, see [`scan`]); with every problem found.
 pub fn read_texts(paths: &[PathBuf], limits: &Limits) -> (Vec<FileText>, Vec<Diagnostic>) {
     let sources = sources(paths, limits);
-    let read = crate::par::map_coarse(&sources, |source| {
-        let (name, bytes) = read_source(source, limits)?;
-        let text = text_of(&name, bytes, limits)?;
-        Ok((Arc::from(name), Arc::new(text)))
-    });
+    let read: Vec<_> = sources
+        .par_iter()
+        .map(|source| {
+            let (name, bytes) = read_source(source, limits)?;
+            let text = text_of(&name, bytes, limits)?;
+            Ok((Arc::from(name), Arc::new(text)))
+        })
+        .collect();
     let mut texts = Vec::with_capacity(read.len());
     let mut diagnostics = Vec::new();
     for result in read {

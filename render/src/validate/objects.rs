@@ -7,6 +7,7 @@
 //! its other fields and of the objects around it still run. Other kinds pass through as they
 //! are. Two objects with the same identity are an error wherever they come from.
 
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -104,10 +105,13 @@ pub fn decode(documents: Vec<Document>, default_namespace: &str) -> (Inputs, Vec
     for doc in documents {
         steps.push(identify(doc, default_namespace, &mut seen));
     }
-    let read = crate::par::map_vec(steps, |step| match step {
-        Step::Rejected(diagnostics) => (None, diagnostics),
-        Step::Identified(doc, key, hev) => read(doc, key, hev),
-    });
+    let read: Vec<_> = steps
+        .into_par_iter()
+        .map(|step| match step {
+            Step::Rejected(diagnostics) => (None, diagnostics),
+            Step::Identified(doc, key, hev) => read(doc, key, hev),
+        })
+        .collect();
     let mut inputs = Inputs::default();
     let mut out = Vec::new();
     for (object, diagnostics) in read {

@@ -12,6 +12,7 @@
 //! tree, its staging directory or its swapped-out copy would go is refused, never followed
 //! or removed (`docs/security.md`).
 
+use rayon::prelude::*;
 use std::fs;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -193,12 +194,15 @@ fn write_all(root: &Path, files: &[(String, String)]) -> Result<()> {
         let path = root.join(dir);
         fs::create_dir(&path).with_context(|| format!("cannot create {}", path.display()))?;
     }
-    let written = layer_render::par::map(files, |(relative, content)| {
-        let path = root.join(relative);
-        create_new(&path)
-            .and_then(|mut file| file.write_all(content.as_bytes()))
-            .with_context(|| format!("cannot write {}", path.display()))
-    });
+    let written: Vec<Result<()>> = files
+        .par_iter()
+        .map(|(relative, content)| {
+            let path = root.join(relative);
+            create_new(&path)
+                .and_then(|mut file| file.write_all(content.as_bytes()))
+                .with_context(|| format!("cannot write {}", path.display()))
+        })
+        .collect();
     written.into_iter().collect()
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 
 use layer_render::check::{self, Tree};
 use layer_render::diagnostic::{Code, Diagnostic};
@@ -140,15 +141,19 @@ fn read_tree(
 ) -> (BTreeMap<String, Vec<u8>>, Vec<Diagnostic>) {
     let walked = walk::walk(root, Select::Everything, restrictor);
     let mut diagnostics = walked.diagnostics;
-    let read = layer_render::par::map(&walked.files, |path| {
-        let relative = path.strip_prefix(root).unwrap_or(path);
-        let relative = relative.to_string_lossy().replace('\\', "/");
-        std::fs::read(path)
-            .map(|bytes| (relative, bytes))
-            .map_err(|err| {
-                Diagnostic::new(Code::Io, format!("cannot read {}: {err}", path.display()))
-            })
-    });
+    let read: Vec<_> = walked
+        .files
+        .par_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            let relative = relative.to_string_lossy().replace('\\', "/");
+            std::fs::read(path)
+                .map(|bytes| (relative, bytes))
+                .map_err(|err| {
+                    Diagnostic::new(Code::Io, format!("cannot read {}: {err}", path.display()))
+                })
+        })
+        .collect();
     let mut files = BTreeMap::new();
     for result in read {
         match result {
