@@ -15,7 +15,9 @@ pub const NODE_ROLE: &str = "layer.hev.dev/node-role";
 pub const COMPUTE: &str = "layer.hev.dev/compute";
 /// The taint key of NVIDIA GPU nodes, and the resource GPU pods request.
 pub const GPU_TAINT: &str = "nvidia.com/gpu";
-/// The label that names the EC2NodeClass a node came from.
+/// The NodeClaim a node was launched for (a tag Karpenter reserves).
+pub const NODECLAIM: &str = "karpenter.sh/nodeclaim";
+/// The label that names the EC2NodeClass a node came from (also a tag Karpenter reserves).
 pub const EC2_NODE_CLASS: &str = "karpenter.k8s.aws/ec2nodeclass";
 /// The node's host name: always present, never settable.
 pub const HOSTNAME: &str = "kubernetes.io/hostname";

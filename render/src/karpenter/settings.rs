@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::karpenter::labels;
 use crate::karpenter::{Budget, ConsolidationPolicy, Requirement};
 
 /// Karpenter node pool emission settings.
@@ -143,10 +144,10 @@ impl NodeSettings {
         };
         NodeSettings {
             requirements: Some(vec![
-                Requirement::is_in("kubernetes.io/arch", &["amd64"]),
-                Requirement::is_in("kubernetes.io/os", &["linux"]),
-                Requirement::is_in("karpenter.sh/capacity-type", &["on-demand"]),
-                Requirement::is_in("node.kubernetes.io/instance-type", instance_types),
+                Requirement::is_in(labels::ARCH, &["amd64"]),
+                Requirement::is_in(labels::OS, &["linux"]),
+                Requirement::is_in(labels::CAPACITY_TYPE, &["on-demand"]),
+                Requirement::is_in(labels::INSTANCE_TYPE, instance_types),
             ]),
             limits: Some(
                 limits
@@ -299,12 +300,8 @@ impl Karpenter {
             if key.is_empty()
                 || key == "eks:eks-cluster-name"
                 || key.starts_with("kubernetes.io/cluster")
-                || [
-                    "karpenter.sh/nodepool",
-                    "karpenter.sh/nodeclaim",
-                    "karpenter.k8s.aws/ec2nodeclass",
-                ]
-                .contains(&key.as_str())
+                || [labels::NODEPOOL, labels::NODECLAIM, labels::EC2_NODE_CLASS]
+                    .contains(&key.as_str())
             {
                 bad(
                     &format!("tags.{key}"),
