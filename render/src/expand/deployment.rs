@@ -81,8 +81,10 @@ fn base_pod_spec(
     profile: &Profile,
     warehouse: Option<&Value>,
 ) -> Result<PodSpec, BuildError> {
-    let resources = pools::resources(pool).map_err(BuildError::Pool)?;
-    let tolerations = pools::tolerations(pool).map_err(BuildError::Pool)?;
+    let resources = pools::resources(pool).map_err(BuildError::Pool)?.cloned();
+    let tolerations = pools::tolerations(pool)
+        .map_err(BuildError::Pool)?
+        .map(<[_]>::to_vec);
     let mut container = Container {
         name: w.kind.container_name().to_string(),
         image: Some(w.worker.image.clone()),

@@ -127,9 +127,9 @@ pub fn taint_for(toleration: &Toleration) -> Option<Taint> {
     })
 }
 
-/// A pool's tolerations; a pool whose tolerations are not valid fails its workers' build
-/// (E318), so here it only taints nothing.
-fn pool_tolerations(pool: &ComputePool) -> Vec<Toleration> {
+/// A pool's tolerations. Tolerations that are not valid are reported at decode, each entry
+/// at its own path, and nothing is written then; here they only taint nothing.
+fn pool_tolerations(pool: &ComputePool) -> &[Toleration] {
     pools::tolerations(pool).ok().flatten().unwrap_or_default()
 }
 

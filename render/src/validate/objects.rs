@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore, crd_schema};
+use crate::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore, decode_schema};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::key::ObjectKey;
 use crate::load::{Document, NodeValue};
@@ -281,11 +281,12 @@ fn read(doc: Document, key: ObjectKey, hev: Option<HevKind>) -> (Option<Read>, V
     (read, out)
 }
 
-/// The CRD schema of `kind`, built once: building one takes milliseconds.
+/// The schema `kind` is checked against ([`decode_schema`]), built once: building one takes
+/// milliseconds.
 fn schema_of(kind: HevKind) -> &'static Value {
     static SCHEMAS: [OnceLock<Value>; HevKind::ALL.len()] =
         [const { OnceLock::new() }; HevKind::ALL.len()];
-    SCHEMAS[kind as usize].get_or_init(|| crd_schema(kind))
+    SCHEMAS[kind as usize].get_or_init(|| decode_schema(kind))
 }
 
 /// `apiVersion` and `kind`, or a diagnostic.

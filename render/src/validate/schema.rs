@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use crate::api::QUANTITY;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::load::{Document, Node, NodeValue};
 
@@ -144,6 +145,15 @@ impl Walk<'_> {
     fn node(&mut self, node: &Node, schema: &Value, path: &Path) {
         if node.value == NodeValue::Null {
             // The API server drops null values of non-nullable fields before defaulting.
+            return;
+        }
+        if schema.get("format").and_then(Value::as_str) == Some(QUANTITY) {
+            if !matches!(
+                node.value,
+                NodeValue::Int(_) | NodeValue::UInt(_) | NodeValue::Float(_) | NodeValue::String(_)
+            ) {
+                self.wrong_type(node, "quantity (string or number)", path);
+            }
             return;
         }
         if flag(schema, "x-kubernetes-int-or-string") {
