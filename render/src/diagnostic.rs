@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::field_path::FieldPath;
+
 /// How bad a diagnostic is. `--strict` promotes warnings to errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -219,7 +221,7 @@ pub struct Diagnostic {
     pub object: Option<String>,
     /// The field path inside the object, such as `spec.scaling.replicas.max`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<FieldPath>,
     /// What is wrong, and what to do about it.
     pub message: String,
 }
@@ -255,10 +257,9 @@ impl Diagnostic {
         self
     }
 
-    /// Sets the field path.
-    pub fn field(mut self, field: impl Into<String>) -> Self {
-        let field = field.into();
-        self.field = (!field.is_empty()).then_some(field);
+    /// Sets the field path; the object itself is no field.
+    pub fn field(mut self, field: FieldPath) -> Self {
+        self.field = (!field.is_root()).then_some(field);
         self
     }
 
@@ -292,9 +293,15 @@ impl fmt::Display for Diagnostic {
 
 /// Sorts diagnostics into a stable order: by file, line, column, then code and text.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
-    diagnostics.sort_by(|a, b| {
-        (&a.span, a.code, &a.object, &a.field, &a.message)
-            .cmp(&(&b.span, b.code, &b.object, &b.field, &b.message))
+    diagnostics.sort_by_cached_key(|d| {
+        let field = d.field.as_ref().map(ToString::to_string);
+        (
+            d.span.clone(),
+            d.code,
+            d.object.clone(),
+            field,
+            d.message.clone(),
+        )
     });
 }
 
@@ -314,7 +321,7 @@ mod tests {
         let d = Diagnostic::new(Code::RequiredField, "required field is missing")
             .at(Span::new("pipes/a.yaml", 12, 5))
             .object("Pipeline/shop/embed")
-            .field("spec.scaling.replicas.max");
+            .field(FieldPath::keys(&["spec", "scaling", "replicas", "max"]));
         assert_eq!(
             d.to_string(),
             "pipes/a.yaml:12:5: error[E201]: Pipeline/shop/embed: spec.scaling.replicas.max: \

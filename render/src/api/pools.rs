@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::api::family::Workload;
 use crate::api::{ComputePool, FreeForm, InfraRules, Scaling, Worker};
+use crate::field_path::FieldPath;
 use crate::karpenter::labels::{COMPUTE, GPU_TAINT, NODE_ROLE};
 use crate::karpenter::schedule::Placement;
 
@@ -142,11 +143,11 @@ pub fn requested_pool<'a>(scaling: &'a Scaling, worker: &Worker) -> &'a str {
 }
 
 /// The field that chose the pool, for diagnostics.
-pub fn pool_field(scaling: &Scaling) -> &'static str {
+pub fn pool_field(scaling: &Scaling) -> FieldPath {
     if scaling.pool.is_some() {
-        "spec.scaling.pool"
+        FieldPath::keys(&["spec", "scaling", "pool"])
     } else {
-        "spec.worker.computeClass"
+        FieldPath::keys(&["spec", "worker", "computeClass"])
     }
 }
 
@@ -157,7 +158,7 @@ pub struct Resolved<'a> {
     /// The pool name asked for ([`requested_pool`]).
     pub requested: &'a str,
     /// The field that asked for it ([`pool_field`]).
-    pub field: &'static str,
+    pub field: FieldPath,
     /// The pool and its index, when one has that name.
     pub pool: Option<(usize, &'a ComputePool)>,
     /// The pool's `maxReplicasPerWorkload`, when `replicas.max` is above it.
@@ -204,13 +205,19 @@ mod tests {
         let pools = builtin_pools();
         let p = pipeline("{pool: gpu, replicas: {max: 5}}");
         let r = resolve(&Workload::of_pipeline(&p), &pools, 100);
-        assert_eq!((r.requested, r.field), ("gpu", "spec.scaling.pool"));
+        assert_eq!(
+            (r.requested, r.field.to_string().as_str()),
+            ("gpu", "spec.scaling.pool")
+        );
         assert_eq!(r.pool.map(|(i, p)| (i, p.name.as_str())), Some((2, "gpu")));
         assert_eq!((r.above_pool, r.above_install), (Some(4), None));
 
         let p = pipeline("{replicas: {max: 5}}");
         let r = resolve(&Workload::of_pipeline(&p), &pools, 4);
-        assert_eq!((r.requested, r.field), ("cpu", "spec.worker.computeClass"));
+        assert_eq!(
+            (r.requested, r.field.to_string().as_str()),
+            ("cpu", "spec.worker.computeClass")
+        );
         assert_eq!((r.above_pool, r.above_install), (None, Some(4)));
 
         let p = pipeline("{pool: gpux, replicas: {max: 500}}");

@@ -26,6 +26,7 @@ use std::fmt;
 use k8s_openapi::api::core::v1::{Affinity, PodSpec, Taint, Toleration};
 
 use crate::diagnostic::{Code, Diagnostic, Span};
+use crate::field_path::FieldPath;
 use crate::karpenter::labels::{self, COMPUTE, EC2_NODE_CLASS, GPU_TAINT, NODEPOOL};
 use crate::karpenter::{NODEPOOL_API_VERSION, NODEPOOL_KIND, NodePool, Operator, Requirement};
 use crate::load::Document;
@@ -583,7 +584,7 @@ pub struct WorkerPod {
     /// The CR, as `Kind/namespace/name`.
     pub object: String,
     /// The field that chose the pool.
-    pub field: String,
+    pub field: FieldPath,
 }
 
 /// How an unschedulable worker is reported.
@@ -652,7 +653,7 @@ pub fn read_nodepools<'a>(
                     Code::InvalidNodePool,
                     format!("only {NODEPOOL_API_VERSION} NodePools can be checked against"),
                 )
-                .at(doc.span_of(&["apiVersion".to_string()]))
+                .at(doc.span_of(&FieldPath::keys(&["apiVersion"])))
                 .object(object),
             );
             continue;
@@ -902,7 +903,7 @@ mod tests {
             )),
             span: None,
             object: "Pipeline/shop/embed".into(),
-            field: "spec.scaling.pool".into(),
+            field: FieldPath::keys(&["spec", "scaling", "pool"]),
         };
         let errors = check_workers(std::slice::from_ref(&worker), &defaults(), Mode::Error);
         assert_eq!(

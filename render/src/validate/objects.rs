@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore, decode_schema};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::field_path::FieldPath;
 use crate::key::ObjectKey;
 use crate::load::{Document, NodeValue};
 use crate::validate::failed::FailedFields;
@@ -37,43 +38,22 @@ pub struct Sourced<T> {
 impl<T> Sourced<T> {
     /// True when no failed field touches `field` (see [`FailedFields::touches`]), so a check
     /// that reads it reads what the user wrote.
-    pub fn is_sound(&self, field: &str) -> bool {
+    pub fn is_sound(&self, field: &FieldPath) -> bool {
         !self.failed.touches(field)
     }
 
-    /// A diagnostic about this object, placed at `path` (dot-separated, `[i]` for items).
-    pub fn diagnostic(&self, code: Code, field: &str, message: impl Into<String>) -> Diagnostic {
+    /// A diagnostic about this object, placed at `field`.
+    pub fn diagnostic(
+        &self,
+        code: Code,
+        field: &FieldPath,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic::new(code, message)
-            .at(self.doc.span_of(&field_steps(field)))
+            .at(self.doc.span_of(field))
             .object(self.key.display_ref())
-            .field(field)
+            .field(field.clone())
     }
-}
-
-/// Splits `spec.a[0].b` into the steps `spec`, `a`, `0`, `b`.
-pub fn field_steps(field: &str) -> Vec<String> {
-    let mut steps = Vec::new();
-    let mut current = String::new();
-    let mut in_brackets = false;
-    for c in field.chars() {
-        match (c, in_brackets) {
-            ('.', false) | ('[', false) => {
-                if !current.is_empty() {
-                    steps.push(std::mem::take(&mut current));
-                }
-                in_brackets = c == '[';
-            }
-            (']', true) => {
-                steps.push(std::mem::take(&mut current));
-                in_brackets = false;
-            }
-            _ => current.push(c),
-        }
-    }
-    if !current.is_empty() {
-        steps.push(current);
-    }
-    steps
 }
 
 /// Everything the input holds, by kind.
@@ -165,7 +145,7 @@ fn identify(doc: Document, default_namespace: &str, seen: &mut Seen) -> Step {
             Diagnostic::new(Code::InvalidName, "required field is missing")
                 .at(doc.span(pos))
                 .object(kind)
-                .field("metadata.name"),
+                .field(FieldPath::keys(&["metadata", "name"])),
         ]);
     };
     let key = ObjectKey::new(&api_version, &kind, namespace.as_deref(), &name);
@@ -202,9 +182,10 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
     // `Kind/namespace/name` would only garble a bad identity: name the kind alone, when it
     // is one, as for a missing name.
     let kind = names::check_kind(&key.kind).is_ok().then_some(&key.kind);
-    let mut problem = |code: Code, field: &str, message: String| {
+    let mut problem = |code: Code, field: &[&str], message: String| {
+        let field = FieldPath::keys(field);
         let diagnostic = Diagnostic::new(code, message)
-            .at(doc.span_of(&field_steps(field)))
+            .at(doc.span_of(&field))
             .field(field);
         out.push(match kind {
             Some(kind) => diagnostic.object(kind),
@@ -214,7 +195,7 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
     if let Err(why) = names::check_api_version(api_version) {
         problem(
             Code::InvalidIdentity,
-            "apiVersion",
+            &["apiVersion"],
             format!("invalid apiVersion {api_version:?}: {why}"),
         );
     }
@@ -222,7 +203,7 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
         let kind = &key.kind;
         problem(
             Code::InvalidIdentity,
-            "kind",
+            &["kind"],
             format!("invalid kind {kind:?}: {why}"),
         );
     }
@@ -231,7 +212,7 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
     {
         problem(
             Code::InvalidName,
-            "metadata.namespace",
+            &["metadata", "namespace"],
             format!("invalid namespace {ns:?}: {why}"),
         );
     }
@@ -239,7 +220,7 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
         let name = &key.name;
         problem(
             Code::InvalidName,
-            "metadata.name",
+            &["metadata", "name"],
             format!("invalid name {name:?}: {why}"),
         );
     }
@@ -299,7 +280,7 @@ fn type_meta(doc: &Document, out: &mut Vec<Diagnostic>) -> Option<(String, Strin
                 format!("{field} is required and must be a string"),
             )
             .at(doc.span(pos))
-            .field(field),
+            .field(FieldPath::keys(&[field])),
         );
     };
     let api_version = doc.api_version().filter(|v| !v.is_empty());
@@ -316,7 +297,9 @@ fn type_meta(doc: &Document, out: &mut Vec<Diagnostic>) -> Option<(String, Strin
 /// The version, the name and the namespace of a hev layer object.
 fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<Diagnostic>) {
     let object = key.display_ref();
-    let at = |field: &str| doc.span_of(&field_steps(field));
+    let api_version = FieldPath::keys(&["apiVersion"]);
+    let name = FieldPath::keys(&["metadata", "name"]);
+    let namespace = FieldPath::keys(&["metadata", "namespace"]);
     if key.version != hev.served_version() {
         out.push(
             Diagnostic::new(
@@ -328,9 +311,9 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                     doc.api_version().unwrap_or_default()
                 ),
             )
-            .at(at("apiVersion"))
+            .at(doc.span_of(&api_version))
             .object(&object)
-            .field("apiVersion"),
+            .field(api_version),
         );
     }
     if let Err(problem) = names::check_subdomain(&key.name) {
@@ -339,9 +322,9 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                 Code::InvalidName,
                 format!("invalid name {:?}: {problem}", key.name),
             )
-            .at(at("metadata.name"))
+            .at(doc.span_of(&name))
             .object(&object)
-            .field("metadata.name"),
+            .field(name),
         );
     }
     // A namespace's form is checked with the identity, for every kind.
@@ -354,9 +337,9 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                     hev.kind_str()
                 ),
             )
-            .at(at("metadata.namespace"))
+            .at(doc.span_of(&namespace))
             .object(&object)
-            .field("metadata.namespace"),
+            .field(namespace),
         );
     }
     if let Some(meta) = doc.root.get("metadata") {
@@ -371,7 +354,7 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                         )
                         .at(doc.span(map.pos))
                         .object(&object)
-                        .field(format!("metadata.{field}")),
+                        .field(FieldPath::keys(&["metadata", field])),
                     );
                 }
                 continue;
@@ -385,7 +368,7 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                         )
                         .at(doc.span(k.pos))
                         .object(&object)
-                        .field(format!("metadata.{field}[{}]", k.name)),
+                        .field(FieldPath::keys(&["metadata", field]).entry(&k.name)),
                     );
                 }
             }
@@ -542,15 +525,6 @@ mod tests {
                 "in.yaml:1:1: error[E104]: apiVersion: apiVersion is required and must be a string",
                 "in.yaml:1:1: error[E104]: kind: kind is required and must be a string",
             ]
-        );
-    }
-
-    #[test]
-    fn field_steps_split_indexes_and_keys() {
-        assert_eq!(field_steps("spec.a[0].b"), ["spec", "a", "0", "b"]);
-        assert_eq!(
-            field_steps("metadata.labels[app.kubernetes.io/name]"),
-            ["metadata", "labels", "app.kubernetes.io/name"]
         );
     }
 }

@@ -178,7 +178,7 @@ fn run(documents: Vec<Document>) -> (Vec<String>, Vec<Diagnostic>, BTreeSet<Find
 }
 
 fn finding(d: Diagnostic) -> Finding {
-    (d.code, d.object, d.field)
+    (d.code, d.object, d.field.map(|f| f.to_string()))
 }
 
 /// JSON pointers to every node under `spec` and every label and annotation.
