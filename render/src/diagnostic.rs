@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::field_path::FieldPath;
+use crate::key::ObjectKey;
 
 /// How bad a diagnostic is. `--strict` promotes warnings to errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -216,9 +217,9 @@ pub struct Diagnostic {
     /// Where in the input, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub span: Option<Span>,
-    /// The object, as `Kind/namespace/name` (`Kind/name` when cluster-scoped).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub object: Option<String>,
+    /// The object (boxed: diagnostics travel in `Err`s); it shows as `Kind/namespace/name` (`Kind/name` when cluster-scoped).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "object_ref")]
+    pub object: Option<Box<ObjectKey>>,
     /// The field path inside the object, such as `spec.scaling.replicas.max`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<FieldPath>,
@@ -251,9 +252,9 @@ impl Diagnostic {
         self
     }
 
-    /// Sets the object (`Kind/namespace/name`).
-    pub fn object(mut self, object: impl Into<String>) -> Self {
-        self.object = Some(object.into());
+    /// Sets the object.
+    pub fn object(mut self, object: ObjectKey) -> Self {
+        self.object = Some(Box::new(object));
         self
     }
 
@@ -298,11 +299,19 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
         (
             d.span.clone(),
             d.code,
-            d.object.clone(),
+            d.object.as_deref().map(ObjectKey::display_ref),
             field,
             d.message.clone(),
         )
     });
+}
+
+/// An object as its reference text, the way diagnostics show it.
+fn object_ref<S: serde::Serializer>(key: &Option<Box<ObjectKey>>, s: S) -> Result<S::Ok, S::Error> {
+    match key {
+        Some(key) => s.collect_str(key),
+        None => s.serialize_none(),
+    }
 }
 
 /// Promotes every warning to an error (`--strict`).
@@ -320,7 +329,12 @@ mod tests {
     fn display_has_every_part_in_contract_order() {
         let d = Diagnostic::new(Code::RequiredField, "required field is missing")
             .at(Span::new("pipes/a.yaml", 12, 5))
-            .object("Pipeline/shop/embed")
+            .object(ObjectKey::new(
+                "hevlayer.com/v1alpha1",
+                "Pipeline",
+                Some("shop"),
+                "embed",
+            ))
             .field(FieldPath::keys(&["spec", "scaling", "replicas", "max"]));
         assert_eq!(
             d.to_string(),

@@ -281,7 +281,7 @@ fn expand_workload<T>(
         pool: pool.name.clone(),
         placement: schedule::Placement::of(&pod),
         span: Some(src.doc.span_of(&field)),
-        object: src.key.display_ref(),
+        object: src.key.clone(),
         field,
     };
     if w.is_push() {

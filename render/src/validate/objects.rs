@@ -51,7 +51,7 @@ impl<T> Sourced<T> {
     ) -> Diagnostic {
         Diagnostic::new(code, message)
             .at(self.doc.span_of(field))
-            .object(self.key.display_ref())
+            .object(self.key.clone())
             .field(field.clone())
     }
 }
@@ -144,7 +144,7 @@ fn identify(doc: Document, default_namespace: &str, seen: &mut Seen) -> Step {
         return Step::Rejected(vec![
             Diagnostic::new(Code::InvalidName, "required field is missing")
                 .at(doc.span(pos))
-                .object(kind)
+                .object(ObjectKey::kind_only(&kind))
                 .field(FieldPath::keys(&["metadata", "name"])),
         ]);
     };
@@ -166,7 +166,7 @@ fn identify(doc: Document, default_namespace: &str, seen: &mut Seen) -> Step {
                 format!("defined twice; the first is at {first_at}"),
             )
             .at(doc.span(doc.root.pos))
-            .object(key.display_ref()),
+            .object(key.clone()),
         ]);
     }
     // Where each identity was first defined; a span, not the document, keeps memory flat.
@@ -188,7 +188,7 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
             .at(doc.span_of(&field))
             .field(field);
         out.push(match kind {
-            Some(kind) => diagnostic.object(kind),
+            Some(kind) => diagnostic.object(ObjectKey::kind_only(kind)),
             None => diagnostic,
         });
     };
@@ -244,7 +244,7 @@ fn read(doc: Document, key: ObjectKey, hev: Option<HevKind>) -> (Option<Read>, V
     };
     check_hev_meta(&doc, hev, &key, &mut out);
     let schema = schema_of(hev);
-    out.extend(schema::check(&doc, schema, &key.display_ref()));
+    out.extend(schema::check(&doc, schema, &key));
     // Like the API server, which runs CEL rules alongside its schema errors, the checks of
     // the other fields still run: the object is read without its failed fields.
     let failed = FailedFields::of(&out);
@@ -296,7 +296,7 @@ fn type_meta(doc: &Document, out: &mut Vec<Diagnostic>) -> Option<(String, Strin
 
 /// The version, the name and the namespace of a hev layer object.
 fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<Diagnostic>) {
-    let object = key.display_ref();
+    let object = key;
     let api_version = FieldPath::keys(&["apiVersion"]);
     let name = FieldPath::keys(&["metadata", "name"]);
     let namespace = FieldPath::keys(&["metadata", "namespace"]);
@@ -312,7 +312,7 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                 ),
             )
             .at(doc.span_of(&api_version))
-            .object(&object)
+            .object(object.clone())
             .field(api_version),
         );
     }
@@ -323,7 +323,7 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                 format!("invalid name {:?}: {problem}", key.name),
             )
             .at(doc.span_of(&name))
-            .object(&object)
+            .object(object.clone())
             .field(name),
         );
     }
@@ -338,7 +338,7 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                 ),
             )
             .at(doc.span_of(&namespace))
-            .object(&object)
+            .object(object.clone())
             .field(namespace),
         );
     }
@@ -353,7 +353,7 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                             format!("expected object, found {}", map.type_name()),
                         )
                         .at(doc.span(map.pos))
-                        .object(&object)
+                        .object(object.clone())
                         .field(FieldPath::keys(&["metadata", field])),
                     );
                 }
@@ -367,7 +367,7 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                             format!("expected string, found {}", v.type_name()),
                         )
                         .at(doc.span(k.pos))
-                        .object(&object)
+                        .object(object.clone())
                         .field(FieldPath::keys(&["metadata", field]).entry(&k.name)),
                     );
                 }
@@ -422,7 +422,7 @@ fn typed<T: DeserializeOwned>(
             out.push(
                 Diagnostic::new(Code::WrongType, format!("cannot read object: {err}"))
                     .at(doc.span(doc.root.pos))
-                    .object(key.display_ref()),
+                    .object(key.clone()),
             );
             None
         }

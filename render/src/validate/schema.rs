@@ -10,12 +10,13 @@ use serde_json::Value;
 use crate::api::QUANTITY;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::field_path::FieldPath;
+use crate::key::ObjectKey;
 use crate::load::{Document, Node, NodeValue};
 
 /// Checks one object's `spec` (and any other schema property) against `schema`, the CRD's
 /// `openAPIV3Schema`. `object` is the `Kind/namespace/name` used in diagnostics. The top-level
 /// keys `apiVersion`, `kind` and `metadata` are checked elsewhere.
-pub fn check(doc: &Document, schema: &Value, object: &str) -> Vec<Diagnostic> {
+pub fn check(doc: &Document, schema: &Value, object: &ObjectKey) -> Vec<Diagnostic> {
     let mut walk = Walk {
         doc,
         object,
@@ -66,7 +67,7 @@ fn flag(schema: &Value, name: &str) -> bool {
 
 struct Walk<'a> {
     doc: &'a Document,
-    object: &'a str,
+    object: &'a ObjectKey,
     out: Vec<Diagnostic>,
 }
 
@@ -76,7 +77,7 @@ impl Walk<'_> {
         self.out.push(
             Diagnostic::new(code, message)
                 .at(span)
-                .object(self.object)
+                .object(self.object.clone())
                 .field(path.clone()),
         );
     }
@@ -87,7 +88,7 @@ impl Walk<'_> {
         self.out.push(
             Diagnostic::new(Code::RequiredField, "required field is missing")
                 .at(span)
-                .object(self.object)
+                .object(self.object.clone())
                 .field(field),
         );
     }
@@ -344,7 +345,8 @@ mod tests {
     fn check_text(text: &str) -> Vec<String> {
         let loaded = load_str("in.yaml", text, &Limits::default());
         assert_eq!(loaded.diagnostics, vec![]);
-        check(&loaded.documents[0], &schema(), "Thing/ns/x")
+        let key = ObjectKey::new("example.com/v1", "Thing", Some("ns"), "x");
+        check(&loaded.documents[0], &schema(), &key)
             .iter()
             .map(ToString::to_string)
             .collect()
