@@ -381,7 +381,8 @@ fn render_triggers(doc: &str) -> Result<Vec<Value>, Vec<String>> {
             .diagnostics
             .iter()
             .map(|d| {
-                assert_eq!(d.field.as_deref(), Some("spec.schedule.cron"), "{d:?}");
+                let field = d.field.as_ref().map(ToString::to_string);
+                assert_eq!(field.as_deref(), Some("spec.schedule.cron"), "{d:?}");
                 format!("{}: {}", d.code.as_str(), d.message)
             })
             .collect());

@@ -10,6 +10,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::field_path::FieldPath;
+use crate::key::ObjectKey;
+
 /// How bad a diagnostic is. `--strict` promotes warnings to errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -214,12 +217,12 @@ pub struct Diagnostic {
     /// Where in the input, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub span: Option<Span>,
-    /// The object, as `Kind/namespace/name` (`Kind/name` when cluster-scoped).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub object: Option<String>,
+    /// The object (boxed: diagnostics travel in `Err`s); it shows as `Kind/namespace/name` (`Kind/name` when cluster-scoped).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "object_ref")]
+    pub object: Option<Box<ObjectKey>>,
     /// The field path inside the object, such as `spec.scaling.replicas.max`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<FieldPath>,
     /// What is wrong, and what to do about it.
     pub message: String,
 }
@@ -249,16 +252,15 @@ impl Diagnostic {
         self
     }
 
-    /// Sets the object (`Kind/namespace/name`).
-    pub fn object(mut self, object: impl Into<String>) -> Self {
-        self.object = Some(object.into());
+    /// Sets the object.
+    pub fn object(mut self, object: ObjectKey) -> Self {
+        self.object = Some(Box::new(object));
         self
     }
 
-    /// Sets the field path.
-    pub fn field(mut self, field: impl Into<String>) -> Self {
-        let field = field.into();
-        self.field = (!field.is_empty()).then_some(field);
+    /// Sets the field path; the object itself is no field.
+    pub fn field(mut self, field: FieldPath) -> Self {
+        self.field = (!field.is_root()).then_some(field);
         self
     }
 
@@ -292,10 +294,24 @@ impl fmt::Display for Diagnostic {
 
 /// Sorts diagnostics into a stable order: by file, line, column, then code and text.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
-    diagnostics.sort_by(|a, b| {
-        (&a.span, a.code, &a.object, &a.field, &a.message)
-            .cmp(&(&b.span, b.code, &b.object, &b.field, &b.message))
+    diagnostics.sort_by_cached_key(|d| {
+        let field = d.field.as_ref().map(ToString::to_string);
+        (
+            d.span.clone(),
+            d.code,
+            d.object.as_deref().map(ObjectKey::display_ref),
+            field,
+            d.message.clone(),
+        )
     });
+}
+
+/// An object as its reference text, the way diagnostics show it.
+fn object_ref<S: serde::Serializer>(key: &Option<Box<ObjectKey>>, s: S) -> Result<S::Ok, S::Error> {
+    match key {
+        Some(key) => s.collect_str(key),
+        None => s.serialize_none(),
+    }
 }
 
 /// Promotes every warning to an error (`--strict`).
@@ -313,8 +329,13 @@ mod tests {
     fn display_has_every_part_in_contract_order() {
         let d = Diagnostic::new(Code::RequiredField, "required field is missing")
             .at(Span::new("pipes/a.yaml", 12, 5))
-            .object("Pipeline/shop/embed")
-            .field("spec.scaling.replicas.max");
+            .object(ObjectKey::new(
+                "hevlayer.com/v1alpha1",
+                "Pipeline",
+                Some("shop"),
+                "embed",
+            ))
+            .field(FieldPath::keys(&["spec", "scaling", "replicas", "max"]));
         assert_eq!(
             d.to_string(),
             "pipes/a.yaml:12:5: error[E201]: Pipeline/shop/embed: spec.scaling.replicas.max: \

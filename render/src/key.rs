@@ -38,6 +38,12 @@ impl ObjectKey {
         }
     }
 
+    /// An object known by its kind alone: its name is missing, or not one Kubernetes could
+    /// hold. It shows as `Kind`.
+    pub fn kind_only(kind: &str) -> Self {
+        ObjectKey::new("", kind, None, "")
+    }
+
     /// The `apiVersion` string: `group/version`, or `version` for the core group.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
@@ -47,11 +53,13 @@ impl ObjectKey {
         }
     }
 
-    /// `Kind/namespace/name`, or `Kind/name` when cluster-scoped: the form diagnostics use.
+    /// `Kind/namespace/name`, or `Kind/name` when cluster-scoped: the form diagnostics use;
+    /// `Kind` for a key known by its kind alone ([`ObjectKey::kind_only`]).
     pub fn display_ref(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{}/{}/{}", self.kind, ns, self.name),
-            None => format!("{}/{}", self.kind, self.name),
+        match (&self.namespace, self.name.is_empty()) {
+            (_, true) => self.kind.clone(),
+            (Some(ns), false) => format!("{}/{}/{}", self.kind, ns, self.name),
+            (None, false) => format!("{}/{}", self.kind, self.name),
         }
     }
 }
@@ -88,5 +96,10 @@ mod tests {
         assert_eq!(key.group, "hevlayer.com");
         assert_eq!(key.version, "v1alpha1");
         assert_eq!(key.display_ref(), "InfraRules/default");
+    }
+
+    #[test]
+    fn a_key_without_a_name_shows_its_kind() {
+        assert_eq!(ObjectKey::kind_only("Pipeline").to_string(), "Pipeline");
     }
 }

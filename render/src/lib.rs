@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod emit;
 pub mod expand;
+pub mod field_path;
 pub mod hash;
 pub mod karpenter;
 pub mod keda;

@@ -7,13 +7,14 @@
 //! the envelope shared with Pipelines ([`super::workload`]). Unlike on a Pipeline, `schedule` and
 //! `retry` always exist: both have block defaults.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::conditions::Condition;
-use super::free_form::{self, FreeFormObject};
+use super::free_form::{self, FreeForm};
 use super::nulls::or_default;
 use super::workload::{ManagedObject, Scaling, Schedule, Worker};
 
@@ -45,7 +46,7 @@ pub struct FunctionSpec {
     /// `matchLabels`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "free_form::object")]
-    pub index_selector: Option<FreeFormObject>,
+    pub index_selector: Option<FreeForm<LabelSelector>>,
     /// Columns fetched for each row; `id` is reserved and stands for the document id.
     #[serde(default, deserialize_with = "or_default")]
     pub inputs: Vec<String>,

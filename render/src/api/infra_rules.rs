@@ -8,12 +8,13 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::conditions::Condition;
-use super::free_form::{self, FreeFormObject};
+use super::free_form::{self, FreeForm};
 use super::nulls::or_default;
 use super::workload::Scaling;
 
@@ -78,11 +79,11 @@ pub struct ComputePool {
     /// Tolerations added to the worker pods (Kubernetes `Toleration` objects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "free_form::object_list")]
-    pub tolerations: Option<Vec<FreeFormObject>>,
+    pub tolerations: Option<FreeForm<Vec<Toleration>>>,
     /// Resources of the worker container (a Kubernetes `ResourceRequirements` object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "free_form::object")]
-    pub resources: Option<FreeFormObject>,
+    pub resources: Option<FreeForm<ResourceRequirements>>,
 }
 
 /// Document cache sizing and scaling.

@@ -34,7 +34,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub use conditions::Condition;
-pub use free_form::FreeFormObject;
+pub(crate) use free_form::QUANTITY;
+pub use free_form::{FreeForm, FreeFormObject, decode_schema};
 pub use function::{Function, FunctionSpec, FunctionStatus, Retry, Trigger};
 pub use index::{Index, IndexSpec, IndexStatus, Scan, Search};
 pub use infra_rules::{ComputePool, InfraRules, InfraRulesSpec, InfraRulesStatus};

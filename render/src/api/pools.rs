@@ -10,7 +10,8 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, ResourceRequirements, Toler
 use serde_json::{Value, json};
 
 use crate::api::family::Workload;
-use crate::api::{ComputePool, InfraRules, Scaling, Worker};
+use crate::api::{ComputePool, FreeForm, InfraRules, Scaling, Worker};
+use crate::field_path::FieldPath;
 use crate::karpenter::labels::{COMPUTE, GPU_TAINT, NODE_ROLE};
 use crate::karpenter::schedule::Placement;
 
@@ -64,13 +65,10 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn toleration(key: &str, operator: &str, value: Option<&str>) -> BTreeMap<String, Value> {
-    let mut t = BTreeMap::new();
-    t.insert("effect".to_string(), json!("NoSchedule"));
-    t.insert("key".to_string(), json!(key));
-    t.insert("operator".to_string(), json!(operator));
+fn toleration(key: &str, operator: &str, value: Option<&str>) -> Value {
+    let mut t = json!({"effect": "NoSchedule", "key": key, "operator": operator});
     if let Some(value) = value {
-        t.insert("value".to_string(), json!(value));
+        t["value"] = json!(value);
     }
     t
 }
@@ -80,38 +78,34 @@ fn pool(
     kind: &str,
     max: i32,
     node_selector: BTreeMap<String, String>,
-    tolerations: Vec<BTreeMap<String, Value>>,
+    tolerations: Vec<Value>,
     resources: Value,
 ) -> ComputePool {
-    let resources = match resources {
-        Value::Object(map) => map.into_iter().collect(),
-        _ => BTreeMap::new(),
-    };
     ComputePool {
         name: name.to_string(),
         kind: kind.to_string(),
         max_replicas_per_workload: max,
         gpu_type: None,
         node_selector: Some(node_selector),
-        tolerations: Some(tolerations),
-        resources: Some(resources),
+        tolerations: Some(FreeForm::new(Value::Array(tolerations))),
+        resources: Some(FreeForm::new(resources)),
     }
 }
 
-/// A pool's tolerations as Kubernetes objects.
-pub fn tolerations(pool: &ComputePool) -> Result<Option<Vec<Toleration>>, String> {
+/// A pool's tolerations, read when the pool was.
+pub fn tolerations(pool: &ComputePool) -> Result<Option<&[Toleration]>, String> {
     pool.tolerations
         .as_ref()
-        .map(|t| serde_json::to_value(t).and_then(serde_json::from_value))
+        .map(|t| t.get().map(Vec::as_slice))
         .transpose()
         .map_err(|e| format!("pool {:?} tolerations: {e}", pool.name))
 }
 
-/// A pool's worker container resources as a Kubernetes object.
-pub fn resources(pool: &ComputePool) -> Result<Option<ResourceRequirements>, String> {
+/// A pool's worker container resources, read when the pool was.
+pub fn resources(pool: &ComputePool) -> Result<Option<&ResourceRequirements>, String> {
     pool.resources
         .as_ref()
-        .map(|r| serde_json::from_value(Value::Object(r.clone().into_iter().collect())))
+        .map(FreeForm::get)
         .transpose()
         .map_err(|e| format!("pool {:?} resources: {e}", pool.name))
 }
@@ -122,11 +116,11 @@ pub fn resources(pool: &ComputePool) -> Result<Option<ResourceRequirements>, Str
 pub fn placement(pool: &ComputePool) -> Result<Placement, String> {
     let pod = PodSpec {
         containers: vec![Container {
-            resources: resources(pool)?,
+            resources: resources(pool)?.cloned(),
             ..Container::default()
         }],
         node_selector: pool.node_selector.clone(),
-        tolerations: tolerations(pool)?,
+        tolerations: tolerations(pool)?.map(<[_]>::to_vec),
         ..PodSpec::default()
     };
     Ok(Placement::of(&pod))
@@ -149,11 +143,11 @@ pub fn requested_pool<'a>(scaling: &'a Scaling, worker: &Worker) -> &'a str {
 }
 
 /// The field that chose the pool, for diagnostics.
-pub fn pool_field(scaling: &Scaling) -> &'static str {
+pub fn pool_field(scaling: &Scaling) -> FieldPath {
     if scaling.pool.is_some() {
-        "spec.scaling.pool"
+        FieldPath::keys(&["spec", "scaling", "pool"])
     } else {
-        "spec.worker.computeClass"
+        FieldPath::keys(&["spec", "worker", "computeClass"])
     }
 }
 
@@ -164,7 +158,7 @@ pub struct Resolved<'a> {
     /// The pool name asked for ([`requested_pool`]).
     pub requested: &'a str,
     /// The field that asked for it ([`pool_field`]).
-    pub field: &'static str,
+    pub field: FieldPath,
     /// The pool and its index, when one has that name.
     pub pool: Option<(usize, &'a ComputePool)>,
     /// The pool's `maxReplicasPerWorkload`, when `replicas.max` is above it.
@@ -211,13 +205,19 @@ mod tests {
         let pools = builtin_pools();
         let p = pipeline("{pool: gpu, replicas: {max: 5}}");
         let r = resolve(&Workload::of_pipeline(&p), &pools, 100);
-        assert_eq!((r.requested, r.field), ("gpu", "spec.scaling.pool"));
+        assert_eq!(
+            (r.requested, r.field.to_string().as_str()),
+            ("gpu", "spec.scaling.pool")
+        );
         assert_eq!(r.pool.map(|(i, p)| (i, p.name.as_str())), Some((2, "gpu")));
         assert_eq!((r.above_pool, r.above_install), (Some(4), None));
 
         let p = pipeline("{replicas: {max: 5}}");
         let r = resolve(&Workload::of_pipeline(&p), &pools, 4);
-        assert_eq!((r.requested, r.field), ("cpu", "spec.worker.computeClass"));
+        assert_eq!(
+            (r.requested, r.field.to_string().as_str()),
+            ("cpu", "spec.worker.computeClass")
+        );
         assert_eq!((r.above_pool, r.above_install), (None, Some(4)));
 
         let p = pipeline("{pool: gpux, replicas: {max: 500}}");

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::{Emitted, Object};
+use crate::field_path::FieldPath;
 use crate::key::ObjectKey;
 use crate::load::scan::{self, Piece};
 use crate::load::{self, Limits};
@@ -184,21 +185,21 @@ fn parsed(text: &Text) -> (Vec<Item>, Vec<Diagnostic>) {
         let missing = if document.kind().is_none_or(str::is_empty) {
             Some((
                 Code::MissingTypeMeta,
-                "kind",
+                &["kind"][..],
                 "kind is required to match objects",
             ))
         } else if document.name().is_none_or(str::is_empty) {
             Some((
                 Code::InvalidName,
-                "metadata.name",
+                &["metadata", "name"][..],
                 "metadata.name is required to match objects",
             ))
         } else {
             None
         };
         if let Some((code, field, message)) = missing {
-            let steps: Vec<String> = field.split('.').map(str::to_string).collect();
-            let mut span = document.span_of(&steps);
+            let field = FieldPath::keys(field);
+            let mut span = document.span_of(&field);
             span.line += shift;
             diagnostics.push(Diagnostic::new(code, message).at(span).field(field));
             continue;

@@ -22,6 +22,7 @@ use crate::api::family::Workload;
 use crate::api::pools;
 use crate::api::{ComputePool, ScalingMode};
 use crate::expand::{env, podspec, security};
+use crate::field_path::FieldPath;
 use crate::profile::Profile;
 
 /// Container port of a push worker that sets no `worker.port`.
@@ -37,15 +38,15 @@ pub enum BuildError {
     /// The pool's resources or tolerations are not valid Kubernetes objects.
     Pool(String),
     /// The patch does not apply, or the merged pod spec is not a valid pod spec. `path` is
-    /// where in the patch (`containers[0].env`), empty when no one place is to blame.
-    PodSpec { path: String, message: String },
+    /// where in the patch (`containers[0].env`), the root when no one place is to blame.
+    PodSpec { path: FieldPath, message: String },
 }
 
 impl BuildError {
     /// The merged pod spec is not valid, for a reason no one place in the patch explains.
     fn invalid_pod(detail: impl fmt::Display) -> Self {
         Self::PodSpec {
-            path: String::new(),
+            path: FieldPath::root(),
             message: format!("the merged pod spec is not valid: {detail}"),
         }
     }
@@ -81,8 +82,10 @@ fn base_pod_spec(
     profile: &Profile,
     warehouse: Option<&Value>,
 ) -> Result<PodSpec, BuildError> {
-    let resources = pools::resources(pool).map_err(BuildError::Pool)?;
-    let tolerations = pools::tolerations(pool).map_err(BuildError::Pool)?;
+    let resources = pools::resources(pool).map_err(BuildError::Pool)?.cloned();
+    let tolerations = pools::tolerations(pool)
+        .map_err(BuildError::Pool)?
+        .map(<[_]>::to_vec);
     let mut container = Container {
         name: w.kind.container_name().to_string(),
         image: Some(w.worker.image.clone()),

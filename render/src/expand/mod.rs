@@ -23,11 +23,12 @@ use crate::api::family::Workload;
 use crate::api::pools;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::Object;
+use crate::field_path::FieldPath;
 use crate::karpenter::schedule::{self, WorkerPod};
 use crate::karpenter::{EC2_NODE_CLASS_KIND, NODEPOOL_KIND, NodePool, nodepools};
 use crate::keda;
 use crate::profile::Profile;
-use crate::validate::objects::{Inputs, Sourced, field_steps};
+use crate::validate::objects::{Inputs, Sourced};
 use crate::validate::workloads::default_infra_rules;
 
 /// The kind of a Warehouse, which Pipelines reference by `sourceRef.warehouseRef`.
@@ -173,7 +174,9 @@ fn node_objects(
     let mut out: Vec<Diagnostic> = problems
         .into_iter()
         .map(|p| {
-            let field = format!("spec.computePools[{}].{}", p.pool, p.field);
+            let field = FieldPath::keys(&["spec", "computePools"])
+                .index(p.pool)
+                .join(&p.field);
             match infra_rules {
                 Some(rules) => rules.diagnostic(p.code, &field, p.message),
                 None => Diagnostic::new(p.code, p.message).field(field),
@@ -204,7 +207,7 @@ fn node_objects(
         if rendered_too {
             out.push(o.diagnostic(
                 Code::NodePoolInInput,
-                "metadata.name",
+                &FieldPath::keys(&["metadata", "name"]),
                 format!(
                     "render also emits this {} for the compute pools (karpenter.enabled in the profile); remove one of the two",
                     o.key.kind
@@ -246,7 +249,7 @@ fn expand_workload<T>(
     let Some((_, pool)) = resolved.pool else {
         out.push(src.diagnostic(
             Code::UnknownPool,
-            resolved.field,
+            &resolved.field,
             format!("unknown pool {:?}", resolved.requested),
         ));
         return None;
@@ -258,7 +261,7 @@ fn expand_workload<T>(
                 None => {
                     out.push(src.diagnostic(
                     Code::WarehouseNotInInput,
-                    "spec.sourceRef.warehouseRef",
+                    &FieldPath::keys(&["spec", "sourceRef", "warehouseRef"]),
                     format!("Warehouse {name:?} is not in the input, so HEVLAYER_WAREHOUSE is left out"),
                 ));
                     None
@@ -270,15 +273,11 @@ fn expand_workload<T>(
     let pod = match deployment::pod_spec(w, pool, profile, warehouse.as_ref()) {
         Ok(pod) => pod,
         Err(deployment::BuildError::Pool(message)) => {
-            out.push(src.diagnostic(Code::InvalidPool, resolved.field, message));
+            out.push(src.diagnostic(Code::InvalidPool, &resolved.field, message));
             return None;
         }
         Err(deployment::BuildError::PodSpec { path, message }) => {
-            let field = match path.as_str() {
-                "" => "spec.worker.podSpec".to_string(),
-                p if p.starts_with('[') => format!("spec.worker.podSpec{p}"),
-                p => format!("spec.worker.podSpec.{p}"),
-            };
+            let field = FieldPath::keys(&["spec", "worker", "podSpec"]).join(&path);
             out.push(src.diagnostic(Code::InvalidPodSpec, &field, message));
             return None;
         }
@@ -287,7 +286,7 @@ fn expand_workload<T>(
         for (field, why) in security::restricted_violations(&pod) {
             out.push(src.diagnostic(
                 Code::PodSecurityRelaxed,
-                "spec.worker.podSpec",
+                &FieldPath::keys(&["spec", "worker", "podSpec"]),
                 format!("{field}: {why}; the pod no longer meets Pod Security restricted"),
             ));
         }
@@ -297,9 +296,9 @@ fn expand_workload<T>(
         deployment: format!("{}/{}", w.namespace, w.child_name()),
         pool: pool.name.clone(),
         placement: schedule::Placement::of(&pod),
-        span: Some(src.doc.span_of(&field_steps(field))),
-        object: src.key.display_ref(),
-        field: field.to_string(),
+        span: Some(src.doc.span_of(&field)),
+        object: src.key.clone(),
+        field,
     };
     if w.is_push() {
         objects.extend(to_object(&src.key, &deployment::service(w)));

@@ -20,11 +20,13 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::field_path::FieldPath;
+
 /// Why a patch was not applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeError {
-    /// Where in the patch, as `containers[0].env[1]`; empty for the patch itself.
-    pub path: String,
+    /// Where in the patch, as `containers[0].env[1]`; the root for the patch itself.
+    pub path: FieldPath,
     pub kind: ErrorKind,
     pub message: String,
 }
@@ -502,21 +504,26 @@ impl<'a> At<'a> {
     }
 }
 
+impl At<'_> {
+    /// This place as a path into the patch.
+    fn path(&self) -> FieldPath {
+        match self {
+            At::Root => FieldPath::root(),
+            At::Key(parent, key) => parent.path().member(*key),
+            At::Index(parent, i) => parent.path().index(*i),
+        }
+    }
+}
+
 impl fmt::Display for At<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            At::Root => Ok(()),
-            At::Key(parent, key) if key.contains(['.', '[', ']']) => write!(f, "{parent}[{key}]"),
-            At::Key(At::Root, key) => f.write_str(key),
-            At::Key(parent, key) => write!(f, "{parent}.{key}"),
-            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
-        }
+        self.path().fmt(f)
     }
 }
 
 fn invalid(at: &At<'_>, message: impl Into<String>) -> MergeError {
     MergeError {
-        path: at.to_string(),
+        path: at.path(),
         kind: ErrorKind::Invalid,
         message: message.into(),
     }
@@ -524,7 +531,7 @@ fn invalid(at: &At<'_>, message: impl Into<String>) -> MergeError {
 
 fn unsupported(at: &At<'_>, message: impl Into<String>) -> MergeError {
     MergeError {
-        path: at.to_string(),
+        path: at.path(),
         kind: ErrorKind::Unsupported,
         message: message.into(),
     }
@@ -720,7 +727,11 @@ mod tests {
         for (patch, path, message) in cases {
             let err = merged(base.clone(), patch.clone()).unwrap_err();
             assert_eq!(
-                (err.kind, err.path.as_str(), err.message.as_str()),
+                (
+                    err.kind,
+                    err.path.to_string().as_str(),
+                    err.message.as_str()
+                ),
                 (ErrorKind::Invalid, path, message),
                 "{patch}"
             );
@@ -751,7 +762,7 @@ mod tests {
         for (patch, path) in cases {
             let err = merged(base.clone(), patch.clone()).unwrap_err();
             assert_eq!(
-                (err.kind, err.path.as_str()),
+                (err.kind, err.path.to_string().as_str()),
                 (ErrorKind::Unsupported, path),
                 "{patch}"
             );

@@ -30,6 +30,7 @@ use crate::api::family::{LABEL_MANAGED_BY, LABEL_PART_OF, MANAGED_BY, PART_OF};
 use crate::api::pools;
 use crate::diagnostic::Code;
 use crate::emit::Object;
+use crate::field_path::FieldPath;
 use crate::karpenter::labels::{self, KeyClass};
 use crate::karpenter::{
     AmiSelectorTerm, BlockDeviceMapping, Disruption, EC2_NODE_CLASS_API_VERSION,
@@ -75,7 +76,7 @@ pub struct PoolProblem {
     /// Index of the pool in the list.
     pub pool: usize,
     /// The field inside the pool, such as `nodeSelector[kubernetes.io/hostname]`.
-    pub field: String,
+    pub field: FieldPath,
     /// [`Code::NodePoolConflict`] or [`Code::UnprovisionableSelector`].
     pub code: Code,
     /// What is wrong.
@@ -127,9 +128,9 @@ pub fn taint_for(toleration: &Toleration) -> Option<Taint> {
     })
 }
 
-/// A pool's tolerations; a pool whose tolerations are not valid fails its workers' build
-/// (E318), so here it only taints nothing.
-fn pool_tolerations(pool: &ComputePool) -> Vec<Toleration> {
+/// A pool's tolerations. Tolerations that are not valid are reported at decode, each entry
+/// at its own path, and nothing is written then; here they only taint nothing.
+fn pool_tolerations(pool: &ComputePool) -> &[Toleration] {
     pools::tolerations(pool).ok().flatten().unwrap_or_default()
 }
 
@@ -150,7 +151,7 @@ fn roles(pools: &[ComputePool]) -> (BTreeMap<String, Role>, Vec<PoolProblem>) {
         let Some((role_key, name)) = node_role(pool) else {
             continue;
         };
-        let mut problem = |field: String, code: Code, message: String| {
+        let mut problem = |field: FieldPath, code: Code, message: String| {
             problems.push(PoolProblem {
                 pool: i,
                 field,
@@ -160,7 +161,7 @@ fn roles(pools: &[ComputePool]) -> (BTreeMap<String, Role>, Vec<PoolProblem>) {
         };
         if let Err(why) = names::check_subdomain(name) {
             problem(
-                format!("nodeSelector[{role_key}]"),
+                FieldPath::keys(&["nodeSelector"]).entry(role_key),
                 Code::UnprovisionableSelector,
                 format!("{name:?} cannot name a NodePool: {why}"),
             );
@@ -181,7 +182,7 @@ fn roles(pools: &[ComputePool]) -> (BTreeMap<String, Role>, Vec<PoolProblem>) {
         if let Some((_, first)) = role.pools.first() {
             if role.gpu != gpu {
                 problem(
-                    "kind".into(),
+                    FieldPath::keys(&["kind"]),
                     Code::NodePoolConflict,
                     format!(
                         "pool {:?} is kind {:?} but pool {first:?} selects the same NodePool {name:?} with kind {:?}; give them different node roles",
@@ -196,7 +197,7 @@ fn roles(pools: &[ComputePool]) -> (BTreeMap<String, Role>, Vec<PoolProblem>) {
         }
         role.pools.push((i, pool.name.clone()));
         for (key, value) in pool.node_selector.iter().flatten() {
-            let field = format!("nodeSelector[{key}]");
+            let field = FieldPath::keys(&["nodeSelector"]).entry(key);
             let target = match labels::classify(key) {
                 KeyClass::NodePoolName => continue,
                 KeyClass::Restricted => {
@@ -589,15 +590,15 @@ mod tests {
         );
         let (objects, problems) = node_objects(&[a, b], &settings());
         assert_eq!(objects, NodeObjects::default());
-        let found: Vec<(usize, &str, Code)> = problems
+        let found: Vec<(usize, String, Code)> = problems
             .iter()
-            .map(|p| (p.pool, p.field.as_str(), p.code))
+            .map(|p| (p.pool, p.field.to_string(), p.code))
             .collect();
         assert_eq!(
             found,
             [
-                (1, "kind", Code::NodePoolConflict),
-                (1, "nodeSelector[tier]", Code::NodePoolConflict)
+                (1, "kind".to_string(), Code::NodePoolConflict),
+                (1, "nodeSelector[tier]".to_string(), Code::NodePoolConflict)
             ]
         );
     }
@@ -610,7 +611,10 @@ mod tests {
         let (objects, problems) = node_objects(&[p], &settings());
         assert!(objects.node_pools.is_empty());
         assert_eq!(problems[0].code, Code::UnprovisionableSelector);
-        assert_eq!(problems[0].field, "nodeSelector[kubernetes.io/hostname]");
+        assert_eq!(
+            problems[0].field.to_string(),
+            "nodeSelector[kubernetes.io/hostname]"
+        );
     }
 
     #[test]

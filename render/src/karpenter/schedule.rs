@@ -27,8 +27,10 @@ use std::fmt;
 use k8s_openapi::api::core::v1::{Affinity, PodSpec, Taint, Toleration};
 
 use crate::diagnostic::{Code, Diagnostic, Span};
+use crate::field_path::FieldPath;
 use crate::karpenter::labels::{self, COMPUTE, EC2_NODE_CLASS, GPU_TAINT, NODEPOOL};
 use crate::karpenter::{NODEPOOL_API_VERSION, NODEPOOL_KIND, NodePool, Operator, Requirement};
+use crate::key::ObjectKey;
 use crate::load::Document;
 
 /// Where a pod requirement comes from.
@@ -581,10 +583,10 @@ pub struct WorkerPod {
     pub placement: Placement,
     /// The CR's source position.
     pub span: Option<Span>,
-    /// The CR, as `Kind/namespace/name`.
-    pub object: String,
+    /// The CR.
+    pub object: ObjectKey,
     /// The field that chose the pool.
-    pub field: String,
+    pub field: FieldPath,
 }
 
 /// How an unschedulable worker is reported.
@@ -647,15 +649,16 @@ pub fn read_nodepools<'a>(
         if group != Some("karpenter.sh") || doc.kind() != Some(NODEPOOL_KIND) {
             continue;
         }
-        let object = format!("{NODEPOOL_KIND}/{}", doc.name().unwrap_or("?"));
+        let api_version = doc.api_version().unwrap_or_default();
+        let object = ObjectKey::new(api_version, NODEPOOL_KIND, None, doc.name().unwrap_or("?"));
         if doc.api_version() != Some(NODEPOOL_API_VERSION) {
             out.push(
                 Diagnostic::new(
                     Code::InvalidNodePool,
                     format!("only {NODEPOOL_API_VERSION} NodePools can be checked against"),
                 )
-                .at(doc.span_of(&["apiVersion".to_string()]))
-                .object(object),
+                .at(doc.span_of(&FieldPath::keys(&["apiVersion"])))
+                .object(object.clone()),
             );
             continue;
         }
@@ -903,8 +906,8 @@ mod tests {
                 json!({"nodeSelector": {"layer.hev.dev/node-role": "worker-arm"}}),
             )),
             span: None,
-            object: "Pipeline/shop/embed".into(),
-            field: "spec.scaling.pool".into(),
+            object: ObjectKey::new("hevlayer.com/v1alpha1", "Pipeline", Some("shop"), "embed"),
+            field: FieldPath::keys(&["spec", "scaling", "pool"]),
         };
         let errors = check_workers(std::slice::from_ref(&worker), &defaults(), Mode::Error);
         assert_eq!(

@@ -28,6 +28,7 @@ pub use node::{Key, Node, NodeValue, Pos};
 pub use walk::LoadRestrictor;
 
 use crate::diagnostic::{Code, Diagnostic, Span};
+use crate::field_path::FieldPath;
 
 /// Limits on input size and shape, so hostile input fails fast.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +76,7 @@ impl Document {
     }
 
     /// The span of the node at `path`, or of its deepest existing ancestor.
-    pub fn span_of(&self, path: &[String]) -> Span {
+    pub fn span_of(&self, path: &FieldPath) -> Span {
         self.span(self.root.locate(path))
     }
 
@@ -447,7 +448,7 @@ fn split_document(name: &str, root: Node, loaded: &mut Loaded) {
                     "items of a List must be a list of objects",
                 )
                 .at(Span::new(name, pos.line, pos.column))
-                .field("items"),
+                .field(FieldPath::keys(&["items"])),
             );
         }
     }

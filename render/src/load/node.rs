@@ -11,6 +11,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
+use crate::field_path::{FieldPath, Step};
+
 /// A line and column (both 1-based) in one source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
@@ -170,25 +172,27 @@ impl Node {
         }
     }
 
-    /// The position of the deepest node along `path` (a list of map keys and sequence
-    /// indexes as strings). Missing steps stop the walk: the position of the last node found
-    /// is the best place to point at for a missing field.
-    pub fn locate(&self, path: &[String]) -> Pos {
+    /// The position of the deepest node along `path`. Missing steps stop the walk: the
+    /// position of the last node found is the best place to point at for a missing field.
+    pub fn locate(&self, path: &FieldPath) -> Pos {
         let mut node = self;
         let mut pos = self.pos;
-        for step in path {
-            let next = match &node.value {
-                NodeValue::Map(entries) => entries.iter().find(|(k, _)| &k.name == step),
-                NodeValue::Seq(items) => {
-                    match step.parse::<usize>().ok().and_then(|i| items.get(i)) {
-                        Some(item) => {
-                            pos = item.pos;
-                            node = item;
-                            continue;
-                        }
-                        None => return pos,
-                    }
+        for step in path.steps() {
+            let next = match (&node.value, step) {
+                (NodeValue::Map(entries), step) => {
+                    let Some(key) = step.as_key() else {
+                        return pos;
+                    };
+                    entries.iter().find(|(k, _)| k.name == key)
                 }
+                (NodeValue::Seq(items), Step::Index(i)) => match items.get(*i) {
+                    Some(item) => {
+                        pos = item.pos;
+                        node = item;
+                        continue;
+                    }
+                    None => return pos,
+                },
                 _ => None,
             };
             match next {
@@ -403,16 +407,14 @@ mod tests {
         );
         let pool_key = spec.get("scaling").unwrap().get_key("pool").unwrap();
         assert_eq!(pool_key.pos, Pos { line: 4, column: 5 });
-        let path: Vec<String> = ["spec", "scaling", "pool"].map(String::from).to_vec();
+        let path = FieldPath::keys(&["spec", "scaling", "pool"]);
         assert_eq!(node.locate(&path), Pos { line: 4, column: 5 });
     }
 
     #[test]
     fn locate_stops_at_the_deepest_existing_node() {
         let node = parse("spec:\n  scaling: {}\n");
-        let path: Vec<String> = ["spec", "scaling", "replicas", "max"]
-            .map(String::from)
-            .to_vec();
+        let path = FieldPath::keys(&["spec", "scaling", "replicas", "max"]);
         assert_eq!(node.locate(&path), Pos { line: 2, column: 3 });
     }
 

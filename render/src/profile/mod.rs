@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Code, Diagnostic, Span};
+use crate::field_path::FieldPath;
 
 pub use crate::karpenter::settings::{
     AmiSsmParameter, Karpenter, NodeSettings, ResolvedNodeSettings,
@@ -250,21 +251,27 @@ impl Profile {
     /// Checks that values are usable, beyond their types.
     fn check(&self, file: &str) -> Vec<Diagnostic> {
         let mut out = Vec::new();
-        let mut bad = |field: &str, message: &str| {
+        let mut bad = |field: &[&str], message: &str| {
             out.push(
                 Diagnostic::new(Code::InvalidProfile, message.to_string())
                     .at(Span::new(file, 1, 1))
-                    .field(field),
+                    .field(FieldPath::keys(field)),
             );
         };
         if self.max_replicas_ceiling < 1 {
-            bad("maxReplicasCeiling", "must be at least 1");
+            bad(&["maxReplicasCeiling"], "must be at least 1");
         }
         for (field, value) in [
-            ("gateway.baseUrl", &self.gateway.base_url),
-            ("gateway.apiSecret.name", &self.gateway.api_secret.name),
-            ("gateway.apiSecret.key", &self.gateway.api_secret.key),
-            ("metrics.serverAddress", &self.metrics.server_address),
+            (&["gateway", "baseUrl"][..], &self.gateway.base_url),
+            (
+                &["gateway", "apiSecret", "name"],
+                &self.gateway.api_secret.name,
+            ),
+            (
+                &["gateway", "apiSecret", "key"],
+                &self.gateway.api_secret.key,
+            ),
+            (&["metrics", "serverAddress"], &self.metrics.server_address),
         ] {
             if value.trim().is_empty() {
                 bad(field, "must not be empty");
@@ -274,7 +281,7 @@ impl Profile {
             out.push(
                 Diagnostic::new(Code::InvalidProfile, message)
                     .at(Span::new(file, 1, 1))
-                    .field(field),
+                    .field(FieldPath::setting(field)),
             );
         }
         out

@@ -7,12 +7,12 @@
 //! user never wrote. Each check asks [`FailedFields::touches`] about the fields it reads first.
 
 use crate::diagnostic::Diagnostic;
-use crate::validate::objects::field_steps;
+use crate::field_path::FieldPath;
 
-/// The failed fields of one object, each as path steps (`spec`, `scaling`, `pool`).
+/// The failed fields of one object.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FailedFields {
-    paths: Vec<Vec<String>>,
+    paths: Vec<FieldPath>,
 }
 
 impl FailedFields {
@@ -21,17 +21,16 @@ impl FailedFields {
         let mut failed = FailedFields::default();
         for d in diagnostics.iter().filter(|d| d.is_error()) {
             if let Some(field) = &d.field {
-                failed.insert(field);
+                failed.insert(field.clone());
             }
         }
         failed
     }
 
-    /// Marks `field` (dot-separated, `[i]` for items) as failed.
-    pub fn insert(&mut self, field: &str) {
-        let steps = field_steps(field);
-        if !self.paths.contains(&steps) {
-            self.paths.push(steps);
+    /// Marks `field` as failed.
+    pub fn insert(&mut self, field: FieldPath) {
+        if !self.paths.contains(&field) {
+            self.paths.push(field);
         }
     }
 
@@ -40,20 +39,17 @@ impl FailedFields {
         self.paths.is_empty()
     }
 
-    /// Each failed field, as path steps.
-    pub fn paths(&self) -> impl Iterator<Item = &[String]> {
-        self.paths.iter().map(Vec::as_slice)
+    /// Each failed field.
+    pub fn paths(&self) -> impl Iterator<Item = &FieldPath> {
+        self.paths.iter()
     }
 
     /// True when a check that reads `field` must not run: a failed field is `field`, holds it
     /// (a failed `spec.scaling` holds `spec.scaling.pool`) or lies inside it (a failed
     /// `spec.scaling.replicas.max` makes `spec.scaling.replicas` unreliable). A `[*]` step
     /// matches every item: `spec.computePools[*].name` asks about every pool's name.
-    pub fn touches(&self, field: &str) -> bool {
-        let wanted = field_steps(field);
-        self.paths
-            .iter()
-            .any(|failed| failed.iter().zip(&wanted).all(|(f, w)| w == "*" || f == w))
+    pub fn touches(&self, field: &FieldPath) -> bool {
+        self.paths.iter().any(|failed| field.touches(failed))
     }
 }
 
@@ -62,51 +58,62 @@ impl FailedFields {
 mod tests {
     use super::*;
 
-    fn failed(fields: &[&str]) -> FailedFields {
+    fn k(keys: &[&str]) -> FieldPath {
+        FieldPath::keys(keys)
+    }
+
+    fn pools() -> FieldPath {
+        k(&["spec", "computePools"])
+    }
+
+    fn failed(fields: &[FieldPath]) -> FailedFields {
         let mut f = FailedFields::default();
-        fields.iter().for_each(|field| f.insert(field));
+        fields.iter().for_each(|field| f.insert(field.clone()));
         f
     }
 
     #[test]
     fn a_field_is_touched_by_itself_its_parents_and_its_children() {
-        let f = failed(&["spec.scaling.replicas.max"]);
-        assert!(f.touches("spec.scaling.replicas.max"));
-        assert!(f.touches("spec.scaling.replicas"));
-        assert!(f.touches("spec"));
-        assert!(!f.touches("spec.scaling.replicas.min"));
-        assert!(!f.touches("spec.scaling.pool"));
-        let f = failed(&["spec.scaling"]);
-        assert!(f.touches("spec.scaling.replicas.min"));
-        assert!(!f.touches("spec.worker.port"));
+        let f = failed(&[k(&["spec", "scaling", "replicas", "max"])]);
+        assert!(f.touches(&k(&["spec", "scaling", "replicas", "max"])));
+        assert!(f.touches(&k(&["spec", "scaling", "replicas"])));
+        assert!(f.touches(&k(&["spec"])));
+        assert!(!f.touches(&k(&["spec", "scaling", "replicas", "min"])));
+        assert!(!f.touches(&k(&["spec", "scaling", "pool"])));
+        let f = failed(&[k(&["spec", "scaling"])]);
+        assert!(f.touches(&k(&["spec", "scaling", "replicas", "min"])));
+        assert!(!f.touches(&k(&["spec", "worker", "port"])));
     }
 
     #[test]
     fn steps_compare_whole_not_as_text_prefixes() {
-        let f = failed(&["spec.worker"]);
-        assert!(!f.touches("spec.workers"));
-        assert!(!failed(&["spec.workers"]).touches("spec.worker.port"));
+        let f = failed(&[k(&["spec", "worker"])]);
+        assert!(!f.touches(&k(&["spec", "workers"])));
+        assert!(!failed(&[k(&["spec", "workers"])]).touches(&k(&["spec", "worker", "port"])));
     }
 
     #[test]
     fn a_star_matches_every_item() {
-        let f = failed(&["spec.computePools[1].kind"]);
-        assert!(f.touches("spec.computePools[*].kind"));
-        assert!(!f.touches("spec.computePools[*].name"));
-        assert!(f.touches("spec.computePools"));
-        assert!(failed(&["spec.computePools[2]"]).touches("spec.computePools[*].name"));
-        assert!(failed(&["spec.computePools"]).touches("spec.computePools[*].name"));
+        let f = failed(&[pools().index(1).key("kind")]);
+        assert!(f.touches(&pools().any_index().key("kind")));
+        assert!(!f.touches(&pools().any_index().key("name")));
+        assert!(f.touches(&pools()));
+        assert!(failed(&[pools().index(2)]).touches(&pools().any_index().key("name")));
+        assert!(failed(&[pools()]).touches(&pools().any_index().key("name")));
     }
 
     #[test]
     fn only_errors_with_a_field_fail_it() {
         use crate::diagnostic::Code;
         let diagnostics = [
-            Diagnostic::new(Code::UnsupportedValue, "x").field("spec.scaling.mode"),
-            Diagnostic::new(Code::UnknownField, "x").field("spec.scaling.modes"),
+            Diagnostic::new(Code::UnsupportedValue, "x").field(k(&["spec", "scaling", "mode"])),
+            Diagnostic::new(Code::UnknownField, "x").field(k(&["spec", "scaling", "modes"])),
             Diagnostic::new(Code::DuplicateObject, "x"),
         ];
         let f = FailedFields::of(&diagnostics);
-        assert_eq!(f.paths().collect::<Vec<_>>(), [["spec", "scaling", "mode"]]);
+        assert_eq!(
+            f.paths().collect::<Vec<_>>(),
+            [&k(&["spec", "scaling", "mode"])]
+        );
     }
 }

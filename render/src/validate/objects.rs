@@ -14,8 +14,9 @@ use std::sync::OnceLock;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore, crd_schema};
+use crate::api::{Function, HevKind, Index, InfraRules, Pipeline, VectorStore, decode_schema};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::field_path::FieldPath;
 use crate::key::ObjectKey;
 use crate::load::{Document, NodeValue};
 use crate::validate::failed::FailedFields;
@@ -38,43 +39,22 @@ pub struct Sourced<T> {
 impl<T> Sourced<T> {
     /// True when no failed field touches `field` (see [`FailedFields::touches`]), so a check
     /// that reads it reads what the user wrote.
-    pub fn is_sound(&self, field: &str) -> bool {
+    pub fn is_sound(&self, field: &FieldPath) -> bool {
         !self.failed.touches(field)
     }
 
-    /// A diagnostic about this object, placed at `path` (dot-separated, `[i]` for items).
-    pub fn diagnostic(&self, code: Code, field: &str, message: impl Into<String>) -> Diagnostic {
+    /// A diagnostic about this object, placed at `field`.
+    pub fn diagnostic(
+        &self,
+        code: Code,
+        field: &FieldPath,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic::new(code, message)
-            .at(self.doc.span_of(&field_steps(field)))
-            .object(self.key.display_ref())
-            .field(field)
+            .at(self.doc.span_of(field))
+            .object(self.key.clone())
+            .field(field.clone())
     }
-}
-
-/// Splits `spec.a[0].b` into the steps `spec`, `a`, `0`, `b`.
-pub fn field_steps(field: &str) -> Vec<String> {
-    let mut steps = Vec::new();
-    let mut current = String::new();
-    let mut in_brackets = false;
-    for c in field.chars() {
-        match (c, in_brackets) {
-            ('.', false) | ('[', false) => {
-                if !current.is_empty() {
-                    steps.push(std::mem::take(&mut current));
-                }
-                in_brackets = c == '[';
-            }
-            (']', true) => {
-                steps.push(std::mem::take(&mut current));
-                in_brackets = false;
-            }
-            _ => current.push(c),
-        }
-    }
-    if !current.is_empty() {
-        steps.push(current);
-    }
-    steps
 }
 
 /// Everything the input holds, by kind.
@@ -168,8 +148,8 @@ fn identify(doc: Document, default_namespace: &str, seen: &mut Seen) -> Step {
         return Step::Rejected(vec![
             Diagnostic::new(Code::InvalidName, "required field is missing")
                 .at(doc.span(pos))
-                .object(kind)
-                .field("metadata.name"),
+                .object(ObjectKey::kind_only(&kind))
+                .field(FieldPath::keys(&["metadata", "name"])),
         ]);
     };
     let key = ObjectKey::new(&api_version, &kind, namespace.as_deref(), &name);
@@ -190,7 +170,7 @@ fn identify(doc: Document, default_namespace: &str, seen: &mut Seen) -> Step {
                 format!("defined twice; the first is at {first_at}"),
             )
             .at(doc.span(doc.root.pos))
-            .object(key.display_ref()),
+            .object(key.clone()),
         ]);
     }
     // Where each identity was first defined; a span, not the document, keeps memory flat.
@@ -206,19 +186,20 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
     // `Kind/namespace/name` would only garble a bad identity: name the kind alone, when it
     // is one, as for a missing name.
     let kind = names::check_kind(&key.kind).is_ok().then_some(&key.kind);
-    let mut problem = |code: Code, field: &str, message: String| {
+    let mut problem = |code: Code, field: &[&str], message: String| {
+        let field = FieldPath::keys(field);
         let diagnostic = Diagnostic::new(code, message)
-            .at(doc.span_of(&field_steps(field)))
+            .at(doc.span_of(&field))
             .field(field);
         out.push(match kind {
-            Some(kind) => diagnostic.object(kind),
+            Some(kind) => diagnostic.object(ObjectKey::kind_only(kind)),
             None => diagnostic,
         });
     };
     if let Err(why) = names::check_api_version(api_version) {
         problem(
             Code::InvalidIdentity,
-            "apiVersion",
+            &["apiVersion"],
             format!("invalid apiVersion {api_version:?}: {why}"),
         );
     }
@@ -226,7 +207,7 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
         let kind = &key.kind;
         problem(
             Code::InvalidIdentity,
-            "kind",
+            &["kind"],
             format!("invalid kind {kind:?}: {why}"),
         );
     }
@@ -235,7 +216,7 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
     {
         problem(
             Code::InvalidName,
-            "metadata.namespace",
+            &["metadata", "namespace"],
             format!("invalid namespace {ns:?}: {why}"),
         );
     }
@@ -243,7 +224,7 @@ fn identity_problems(doc: &Document, key: &ObjectKey, api_version: &str) -> Vec<
         let name = &key.name;
         problem(
             Code::InvalidName,
-            "metadata.name",
+            &["metadata", "name"],
             format!("invalid name {name:?}: {why}"),
         );
     }
@@ -267,7 +248,7 @@ fn read(doc: Document, key: ObjectKey, hev: Option<HevKind>) -> (Option<Read>, V
     };
     check_hev_meta(&doc, hev, &key, &mut out);
     let schema = schema_of(hev);
-    out.extend(schema::check(&doc, schema, &key.display_ref()));
+    out.extend(schema::check(&doc, schema, &key));
     // Like the API server, which runs CEL rules alongside its schema errors, the checks of
     // the other fields still run: the object is read without its failed fields.
     let failed = FailedFields::of(&out);
@@ -285,11 +266,12 @@ fn read(doc: Document, key: ObjectKey, hev: Option<HevKind>) -> (Option<Read>, V
     (read, out)
 }
 
-/// The CRD schema of `kind`, built once: building one takes milliseconds.
+/// The schema `kind` is checked against ([`decode_schema`]), built once: building one takes
+/// milliseconds.
 fn schema_of(kind: HevKind) -> &'static Value {
     static SCHEMAS: [OnceLock<Value>; HevKind::ALL.len()] =
         [const { OnceLock::new() }; HevKind::ALL.len()];
-    SCHEMAS[kind as usize].get_or_init(|| crd_schema(kind))
+    SCHEMAS[kind as usize].get_or_init(|| decode_schema(kind))
 }
 
 /// `apiVersion` and `kind`, or a diagnostic.
@@ -302,7 +284,7 @@ fn type_meta(doc: &Document, out: &mut Vec<Diagnostic>) -> Option<(String, Strin
                 format!("{field} is required and must be a string"),
             )
             .at(doc.span(pos))
-            .field(field),
+            .field(FieldPath::keys(&[field])),
         );
     };
     let api_version = doc.api_version().filter(|v| !v.is_empty());
@@ -318,8 +300,10 @@ fn type_meta(doc: &Document, out: &mut Vec<Diagnostic>) -> Option<(String, Strin
 
 /// The version, the name and the namespace of a hev layer object.
 fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<Diagnostic>) {
-    let object = key.display_ref();
-    let at = |field: &str| doc.span_of(&field_steps(field));
+    let object = key;
+    let api_version = FieldPath::keys(&["apiVersion"]);
+    let name = FieldPath::keys(&["metadata", "name"]);
+    let namespace = FieldPath::keys(&["metadata", "namespace"]);
     if key.version != hev.served_version() {
         out.push(
             Diagnostic::new(
@@ -331,9 +315,9 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                     doc.api_version().unwrap_or_default()
                 ),
             )
-            .at(at("apiVersion"))
-            .object(&object)
-            .field("apiVersion"),
+            .at(doc.span_of(&api_version))
+            .object(object.clone())
+            .field(api_version),
         );
     }
     if let Err(problem) = names::check_subdomain(&key.name) {
@@ -342,9 +326,9 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                 Code::InvalidName,
                 format!("invalid name {:?}: {problem}", key.name),
             )
-            .at(at("metadata.name"))
-            .object(&object)
-            .field("metadata.name"),
+            .at(doc.span_of(&name))
+            .object(object.clone())
+            .field(name),
         );
     }
     // A namespace's form is checked with the identity, for every kind.
@@ -357,9 +341,9 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                     hev.kind_str()
                 ),
             )
-            .at(at("metadata.namespace"))
-            .object(&object)
-            .field("metadata.namespace"),
+            .at(doc.span_of(&namespace))
+            .object(object.clone())
+            .field(namespace),
         );
     }
     if let Some(meta) = doc.root.get("metadata") {
@@ -373,8 +357,8 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                             format!("expected object, found {}", map.type_name()),
                         )
                         .at(doc.span(map.pos))
-                        .object(&object)
-                        .field(format!("metadata.{field}")),
+                        .object(object.clone())
+                        .field(FieldPath::keys(&["metadata", field])),
                     );
                 }
                 continue;
@@ -387,8 +371,8 @@ fn check_hev_meta(doc: &Document, hev: HevKind, key: &ObjectKey, out: &mut Vec<D
                             format!("expected string, found {}", v.type_name()),
                         )
                         .at(doc.span(k.pos))
-                        .object(&object)
-                        .field(format!("metadata.{field}[{}]", k.name)),
+                        .object(object.clone())
+                        .field(FieldPath::keys(&["metadata", field]).entry(&k.name)),
                     );
                 }
             }
@@ -442,7 +426,7 @@ fn typed<T: DeserializeOwned>(
             out.push(
                 Diagnostic::new(Code::WrongType, format!("cannot read object: {err}"))
                     .at(doc.span(doc.root.pos))
-                    .object(key.display_ref()),
+                    .object(key.clone()),
             );
             None
         }
@@ -545,15 +529,6 @@ mod tests {
                 "in.yaml:1:1: error[E104]: apiVersion: apiVersion is required and must be a string",
                 "in.yaml:1:1: error[E104]: kind: kind is required and must be a string",
             ]
-        );
-    }
-
-    #[test]
-    fn field_steps_split_indexes_and_keys() {
-        assert_eq!(field_steps("spec.a[0].b"), ["spec", "a", "0", "b"]);
-        assert_eq!(
-            field_steps("metadata.labels[app.kubernetes.io/name]"),
-            ["metadata", "labels", "app.kubernetes.io/name"]
         );
     }
 }

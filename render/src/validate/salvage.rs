@@ -10,6 +10,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::field_path::{FieldPath, Step};
 use crate::validate::failed::FailedFields;
 use crate::validate::schema::{property, required};
 
@@ -23,28 +24,30 @@ pub fn salvage(object: &mut Value, schema: &Value, failed: &FailedFields) {
 }
 
 /// Removes the field at `path`, or replaces it with a stand-in when it is a list item.
-fn drop_field(value: &mut Value, schema: &Value, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else {
+fn drop_field(value: &mut Value, schema: &Value, path: &FieldPath) {
+    let Some((last, parents)) = path.steps().split_last() else {
         return;
     };
     let mut at = value;
     let mut schema = schema;
     for step in parents {
-        let next = match at {
-            Value::Object(map) => map.get_mut(step),
-            Value::Array(items) => step.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+        let next = match (at, step) {
+            (Value::Object(map), step) => step.as_key().and_then(|k| map.get_mut(k)),
+            (Value::Array(items), Step::Index(i)) => items.get_mut(*i),
             _ => None,
         };
         let Some(next) = next else { return };
         at = next;
         schema = child_schema(schema, step);
     }
-    match at {
-        Value::Object(map) => {
-            map.remove(last);
+    match (at, last) {
+        (Value::Object(map), last) => {
+            if let Some(key) = last.as_key() {
+                map.remove(key);
+            }
         }
-        Value::Array(items) => {
-            if let Some(item) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+        (Value::Array(items), Step::Index(i)) => {
+            if let Some(item) = items.get_mut(*i) {
                 *item = stand_in(child_schema(schema, last));
             }
         }
@@ -53,10 +56,11 @@ fn drop_field(value: &mut Value, schema: &Value, path: &[String]) {
 }
 
 /// The schema of `step` below `schema`: a property, a map value or a list item.
-fn child_schema<'a>(schema: &'a Value, step: &str) -> &'a Value {
-    let child = match schema.get("items") {
-        Some(items) => Some(items),
-        None => property(schema, step),
+fn child_schema<'a>(schema: &'a Value, step: &Step) -> &'a Value {
+    let child = match (schema.get("items"), step.as_key()) {
+        (Some(items), _) => Some(items),
+        (None, Some(key)) => property(schema, key),
+        (None, None) => None,
     };
     child.unwrap_or(&Value::Null)
 }
@@ -164,10 +168,14 @@ mod tests {
         })
     }
 
-    fn failed(fields: &[&str]) -> FailedFields {
+    fn failed(fields: &[FieldPath]) -> FailedFields {
         let mut f = FailedFields::default();
-        fields.iter().for_each(|field| f.insert(field));
+        fields.iter().for_each(|field| f.insert(field.clone()));
         f
+    }
+
+    fn k(keys: &[&str]) -> FieldPath {
+        FieldPath::keys(keys)
     }
 
     #[test]
@@ -176,7 +184,7 @@ mod tests {
         salvage(
             &mut value,
             &schema(),
-            &failed(&["spec.paused", "spec.labels.a"]),
+            &failed(&[k(&["spec", "paused"]), k(&["spec", "labels"]).entry("a")]),
         );
         assert_eq!(
             value,
@@ -187,13 +195,17 @@ mod tests {
     #[test]
     fn a_failed_or_missing_required_field_gets_a_stand_in() {
         let mut value = json!({"spec": {"target": {"namespace": 5}}});
-        salvage(&mut value, &schema(), &failed(&["spec.target.namespace"]));
+        salvage(
+            &mut value,
+            &schema(),
+            &failed(&[k(&["spec", "target", "namespace"])]),
+        );
         assert_eq!(
             value,
             json!({"spec": {"target": {"namespace": "", "mode": "fast", "size": 3}, "pools": []}})
         );
         let mut value = json!({"spec": null});
-        salvage(&mut value, &schema(), &failed(&["spec"]));
+        salvage(&mut value, &schema(), &failed(&[k(&["spec"])]));
         assert_eq!(
             value,
             json!({"spec": {"target": {"namespace": "", "mode": "fast", "size": 3}, "pools": []}})
@@ -206,7 +218,11 @@ mod tests {
         salvage(
             &mut value,
             &schema(),
-            &failed(&["spec.pools[1]", "spec.pools[2].max", "spec.pools[2].port"]),
+            &failed(&[
+                k(&["spec", "pools"]).index(1),
+                k(&["spec", "pools"]).index(2).key("max"),
+                k(&["spec", "pools"]).index(2).key("port"),
+            ]),
         );
         assert_eq!(
             value["spec"]["pools"],
@@ -223,9 +239,9 @@ mod tests {
             &mut value,
             &schema(),
             &failed(&[
-                "spec.pools[4].name",
-                "spec.target.namespace.x",
-                "metadata.labels[a.b/c]",
+                k(&["spec", "pools"]).index(4).key("name"),
+                k(&["spec", "target", "namespace", "x"]),
+                k(&["metadata", "labels"]).entry("a.b/c"),
             ]),
         );
         assert_eq!(value, original);

@@ -7,52 +7,22 @@
 
 use serde_json::Value;
 
+use crate::api::QUANTITY;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::field_path::FieldPath;
+use crate::key::ObjectKey;
 use crate::load::{Document, Node, NodeValue};
-
-/// A field path under construction: the display form and the steps for [`Node::locate`].
-#[derive(Clone, Debug, Default)]
-struct Path {
-    steps: Vec<String>,
-    display: String,
-}
-
-impl Path {
-    fn key(&self, key: &str) -> Path {
-        let mut steps = self.steps.clone();
-        steps.push(key.to_string());
-        let simple = !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        let display = match (self.display.is_empty(), simple) {
-            (true, true) => key.to_string(),
-            (false, true) => format!("{}.{key}", self.display),
-            (_, false) => format!("{}[{key}]", self.display),
-        };
-        Path { steps, display }
-    }
-
-    fn index(&self, i: usize) -> Path {
-        let mut steps = self.steps.clone();
-        steps.push(i.to_string());
-        Path {
-            steps,
-            display: format!("{}[{i}]", self.display),
-        }
-    }
-}
 
 /// Checks one object's `spec` (and any other schema property) against `schema`, the CRD's
 /// `openAPIV3Schema`. `object` is the `Kind/namespace/name` used in diagnostics. The top-level
 /// keys `apiVersion`, `kind` and `metadata` are checked elsewhere.
-pub fn check(doc: &Document, schema: &Value, object: &str) -> Vec<Diagnostic> {
+pub fn check(doc: &Document, schema: &Value, object: &ObjectKey) -> Vec<Diagnostic> {
     let mut walk = Walk {
         doc,
         object,
         out: Vec::new(),
     };
-    let root = Path::default();
+    let root = FieldPath::root();
     let NodeValue::Map(entries) = &doc.root.value else {
         return walk.out;
     };
@@ -62,7 +32,7 @@ pub fn check(doc: &Document, schema: &Value, object: &str) -> Vec<Diagnostic> {
             continue;
         }
         match props.and_then(|p| p.get(&key.name)) {
-            Some(sub) => walk.node(value, sub, &root.key(&key.name)),
+            Some(sub) => walk.node(value, sub, &root.clone().key(&key.name)),
             None => walk.unknown(&root, &key.name, props),
         }
     }
@@ -97,39 +67,39 @@ fn flag(schema: &Value, name: &str) -> bool {
 
 struct Walk<'a> {
     doc: &'a Document,
-    object: &'a str,
+    object: &'a ObjectKey,
     out: Vec<Diagnostic>,
 }
 
 impl Walk<'_> {
-    fn push(&mut self, code: Code, path: &Path, message: String) {
-        let span = self.doc.span_of(&path.steps);
+    fn push(&mut self, code: Code, path: &FieldPath, message: String) {
+        let span = self.doc.span_of(path);
         self.out.push(
             Diagnostic::new(code, message)
                 .at(span)
-                .object(self.object)
-                .field(&path.display),
+                .object(self.object.clone())
+                .field(path.clone()),
         );
     }
 
-    fn missing(&mut self, parent: &Path, name: &str) {
-        let span = self.doc.span_of(&parent.steps);
-        let field = parent.key(name).display;
+    fn missing(&mut self, parent: &FieldPath, name: &str) {
+        let span = self.doc.span_of(parent);
+        let field = parent.clone().key(name);
         self.out.push(
             Diagnostic::new(Code::RequiredField, "required field is missing")
                 .at(span)
-                .object(self.object)
+                .object(self.object.clone())
                 .field(field),
         );
     }
 
     fn unknown(
         &mut self,
-        parent: &Path,
+        parent: &FieldPath,
         name: &str,
         props: Option<&serde_json::Map<String, Value>>,
     ) {
-        let path = parent.key(name);
+        let path = parent.clone().key(name);
         let hint = props
             .and_then(|p| closest(name, p.keys().map(String::as_str)))
             .map(|c| format!(" (did you mean {c:?}?)"))
@@ -141,9 +111,18 @@ impl Walk<'_> {
         );
     }
 
-    fn node(&mut self, node: &Node, schema: &Value, path: &Path) {
+    fn node(&mut self, node: &Node, schema: &Value, path: &FieldPath) {
         if node.value == NodeValue::Null {
             // The API server drops null values of non-nullable fields before defaulting.
+            return;
+        }
+        if schema.get("format").and_then(Value::as_str) == Some(QUANTITY) {
+            if !matches!(
+                node.value,
+                NodeValue::Int(_) | NodeValue::UInt(_) | NodeValue::Float(_) | NodeValue::String(_)
+            ) {
+                self.wrong_type(node, "quantity (string or number)", path);
+            }
             return;
         }
         if flag(schema, "x-kubernetes-int-or-string") {
@@ -184,7 +163,7 @@ impl Walk<'_> {
             NodeValue::Seq(items) => {
                 if let Some(items_schema) = schema.get("items") {
                     for (i, item) in items.iter().enumerate() {
-                        self.node(item, items_schema, &path.index(i));
+                        self.node(item, items_schema, &path.clone().index(i));
                     }
                 }
             }
@@ -197,14 +176,14 @@ impl Walk<'_> {
         node: &Node,
         entries: &[(crate::load::Key, Node)],
         schema: &Value,
-        path: &Path,
+        path: &FieldPath,
     ) {
         let props = schema.get("properties").and_then(Value::as_object);
         let additional = schema.get("additionalProperties").filter(|a| a.is_object());
         let preserve = flag(schema, "x-kubernetes-preserve-unknown-fields");
         for (key, value) in entries {
             match property(schema, &key.name) {
-                Some(sub) => self.node(value, sub, &path.key(&key.name)),
+                Some(sub) => self.node(value, sub, &path.clone().key(&key.name)),
                 None if preserve || (props.is_none() && additional.is_none()) => {}
                 None => self.unknown(path, &key.name, props),
             }
@@ -217,7 +196,7 @@ impl Walk<'_> {
         }
     }
 
-    fn wrong_type(&mut self, node: &Node, expected: &str, path: &Path) {
+    fn wrong_type(&mut self, node: &Node, expected: &str, path: &FieldPath) {
         let found = node.type_name();
         self.push(
             Code::WrongType,
@@ -226,7 +205,7 @@ impl Walk<'_> {
         );
     }
 
-    fn enumeration(&mut self, node: &Node, schema: &Value, path: &Path) {
+    fn enumeration(&mut self, node: &Node, schema: &Value, path: &FieldPath) {
         let Some(allowed) = schema.get("enum").and_then(Value::as_array) else {
             return;
         };
@@ -251,7 +230,7 @@ impl Walk<'_> {
         );
     }
 
-    fn range(&mut self, node: &Node, schema: &Value, path: &Path) {
+    fn range(&mut self, node: &Node, schema: &Value, path: &FieldPath) {
         let value: f64 = match node.value {
             NodeValue::Int(i) => i as f64,
             NodeValue::UInt(u) => u as f64,
@@ -366,7 +345,8 @@ mod tests {
     fn check_text(text: &str) -> Vec<String> {
         let loaded = load_str("in.yaml", text, &Limits::default());
         assert_eq!(loaded.diagnostics, vec![]);
-        check(&loaded.documents[0], &schema(), "Thing/ns/x")
+        let key = ObjectKey::new("example.com/v1", "Thing", Some("ns"), "x");
+        check(&loaded.documents[0], &schema(), &key)
             .iter()
             .map(ToString::to_string)
             .collect()

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::api::vector_store::{InboundAuthMode, StoreKind};
 use crate::api::{Index, VectorStore};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::field_path::FieldPath;
 use crate::validate::objects::{Inputs, Sourced};
 
 /// Why an Index has no store.
@@ -110,22 +111,24 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
         let spec = &store.object.spec;
         // A check asks whether a field it reads failed decoding (see FailedFields) where the
         // failed field would read as a stand-in or a default: a failed optional one is absent.
-        let kind_sound = store.is_sound("spec.kind");
-        let mode_sound = store.is_sound("spec.inboundAuth.mode");
+        let kind_sound = store.is_sound(&FieldPath::keys(&["spec", "kind"]));
+        let mode_sound = store.is_sound(&FieldPath::keys(&["spec", "inboundAuth", "mode"]));
         if !spec.kind.is_implemented() && kind_sound {
             out.push(store.diagnostic(
                 Code::StoreKindNotImplemented,
-                "spec.kind",
+                &FieldPath::keys(&["spec", "kind"]),
                 format!(
                     "spec.kind={} is reserved but not implemented; use turbopuffer or search",
                     spec.kind.as_str()
                 ),
             ));
         }
-        if spec.endpoint.url.trim().is_empty() && store.is_sound("spec.endpoint.url") {
+        if spec.endpoint.url.trim().is_empty()
+            && store.is_sound(&FieldPath::keys(&["spec", "endpoint", "url"]))
+        {
             out.push(store.diagnostic(
                 Code::BlankEndpoint,
-                "spec.endpoint.url",
+                &FieldPath::keys(&["spec", "endpoint", "url"]),
                 "must not be blank",
             ));
         }
@@ -134,11 +137,11 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
             if auth.mode == InboundAuthMode::Keys
                 && keys.is_empty()
                 && mode_sound
-                && store.is_sound("spec.inboundAuth.keys")
+                && store.is_sound(&FieldPath::keys(&["spec", "inboundAuth", "keys"]))
             {
                 out.push(store.diagnostic(
                     Code::NoInboundKeys,
-                    "spec.inboundAuth.keys",
+                    &FieldPath::keys(&["spec", "inboundAuth", "keys"]),
                     "inboundAuth.mode keys needs at least one key",
                 ));
             }
@@ -154,9 +157,9 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
             && mode_sound
         {
             let field = if spec.inbound_auth.is_some() {
-                "spec.inboundAuth.mode"
+                &FieldPath::keys(&["spec", "inboundAuth", "mode"])
             } else {
-                "spec.kind"
+                &FieldPath::keys(&["spec", "kind"])
             };
             out.push(store.diagnostic(
                 Code::SearchDerivesFromStore,
@@ -164,7 +167,7 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
                 "a search store cannot derive inbound auth from the store; set inboundAuth.mode to keys or open",
             ));
         }
-        if spec.default && store.is_sound("spec.default") {
+        if spec.default && store.is_sound(&FieldPath::keys(&["spec", "default"])) {
             defaults
                 .entry(store.key.namespace.as_deref().unwrap_or_default())
                 .or_default()
@@ -180,7 +183,7 @@ pub fn check_vector_stores(inputs: &Inputs) -> Vec<Diagnostic> {
         for store in stores {
             out.push(store.diagnostic(
                 Code::MultipleDefaultStores,
-                "spec.default",
+                &FieldPath::keys(&["spec", "default"]),
                 format!(
                     "multiple default VectorStores found in namespace {namespace}: {}",
                     names.join(",")
@@ -204,17 +207,17 @@ pub fn check_indexes(inputs: &Inputs) -> Vec<Diagnostic> {
             .map(|s| &s.object)
             .collect();
         let store_ref = index.object.spec.backend.store_ref.as_deref();
-        let field = if store_ref.is_some() {
-            "spec.backend.storeRef"
+        let field = &if store_ref.is_some() {
+            FieldPath::keys(&["spec", "backend", "storeRef"])
         } else {
-            "spec.backend"
+            FieldPath::keys(&["spec", "backend"])
         };
         // Without storeRef the store is the default one, so every store's `default` counts.
-        let resolution_sound = index.is_sound("spec.backend.storeRef")
+        let resolution_sound = index.is_sound(&FieldPath::keys(&["spec", "backend", "storeRef"]))
             && (store_ref.is_some()
                 || (inputs.vector_stores.iter())
                     .filter(|s| s.key.namespace.as_deref() == Some(namespace))
-                    .all(|s| s.is_sound("spec.default")));
+                    .all(|s| s.is_sound(&FieldPath::keys(&["spec", "default"]))));
         if stores.is_empty() {
             out.push(index.diagnostic(
                 Code::StoreNotInInput,
@@ -249,7 +252,7 @@ pub fn check_indexes(inputs: &Inputs) -> Vec<Diagnostic> {
         }
         if let Some(snapshot) = &index.object.spec.snapshot {
             for (i, field) in snapshot.facet_fields.iter().enumerate() {
-                let path = format!("spec.snapshot.facetFields[{i}]");
+                let path = FieldPath::keys(&["spec", "snapshot", "facetFields"]).index(i);
                 if field.trim().is_empty() && index.is_sound(&path) {
                     out.push(index.diagnostic(
                         Code::EmptyFacetField,
@@ -259,8 +262,9 @@ pub fn check_indexes(inputs: &Inputs) -> Vec<Diagnostic> {
                 }
             }
         }
-        let backend_sound = index.is_sound("spec.backend.namespace")
-            && (index.object.spec.backend.namespace.is_some() || index.is_sound("metadata.name"));
+        let backend_sound = index.is_sound(&FieldPath::keys(&["spec", "backend", "namespace"]))
+            && (index.object.spec.backend.namespace.is_some()
+                || index.is_sound(&FieldPath::keys(&["metadata", "name"])));
         if backend_sound {
             claims
                 .entry((namespace, backend_namespace(&index.object)))
@@ -275,10 +279,10 @@ pub fn check_indexes(inputs: &Inputs) -> Vec<Diagnostic> {
         let mut names: Vec<&str> = indexes.iter().map(|i| i.key.name.as_str()).collect();
         names.sort_unstable();
         for index in indexes {
-            let field = if index.object.spec.backend.namespace.is_some() {
-                "spec.backend.namespace"
+            let field = &if index.object.spec.backend.namespace.is_some() {
+                FieldPath::keys(&["spec", "backend", "namespace"])
             } else {
-                "metadata.name"
+                FieldPath::keys(&["metadata", "name"])
             };
             out.push(index.diagnostic(
                 Code::DuplicateBackendNamespace,

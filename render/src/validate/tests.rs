@@ -178,7 +178,8 @@ fn run(documents: Vec<Document>) -> (Vec<String>, Vec<Diagnostic>, BTreeSet<Find
 }
 
 fn finding(d: Diagnostic) -> Finding {
-    (d.code, d.object, d.field)
+    let object = d.object.map(|o| o.to_string());
+    (d.code, object, d.field.map(|f| f.to_string()))
 }
 
 /// JSON pointers to every node under `spec` and every label and annotation.

@@ -7,6 +7,7 @@ use crate::api::family::{MAX_WORKLOAD_NAME, Workload};
 use crate::api::pools;
 use crate::api::{ComputePool, InfraRules};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::field_path::FieldPath;
 use crate::keda::cron;
 use crate::profile::Profile;
 use crate::validate::names;
@@ -17,31 +18,47 @@ use crate::validate::schema::closest;
 pub fn check_infra_rules(inputs: &Inputs) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rules in &inputs.infra_rules {
-        if rules.key.name != "default" && rules.is_sound("metadata.name") {
+        if rules.key.name != "default" && rules.is_sound(&FieldPath::keys(&["metadata", "name"])) {
             out.push(rules.diagnostic(
                 Code::InfraRulesName,
-                "metadata.name",
+                &FieldPath::keys(&["metadata", "name"]),
                 format!("InfraRules must be named default, not {:?}", rules.key.name),
             ));
         }
         let mut seen = BTreeSet::new();
         for (i, pool) in rules.object.spec.compute_pools.iter().enumerate() {
-            let name_sound = rules.is_sound(&format!("spec.computePools[{i}].name"));
+            let name_sound = rules.is_sound(
+                &FieldPath::keys(&["spec", "computePools"])
+                    .index(i)
+                    .key("name"),
+            );
             if name_sound && !seen.insert(pool.name.as_str()) {
-                out.push(rules.diagnostic(
-                    Code::DuplicatePool,
-                    &format!("spec.computePools[{i}].name"),
-                    format!("pool {:?} is defined twice", pool.name),
-                ));
+                out.push(
+                    rules.diagnostic(
+                        Code::DuplicatePool,
+                        &FieldPath::keys(&["spec", "computePools"])
+                            .index(i)
+                            .key("name"),
+                        format!("pool {:?} is defined twice", pool.name),
+                    ),
+                );
             }
             if pool.max_replicas_per_workload < 1
-                && rules.is_sound(&format!("spec.computePools[{i}].maxReplicasPerWorkload"))
+                && rules.is_sound(
+                    &FieldPath::keys(&["spec", "computePools"])
+                        .index(i)
+                        .key("maxReplicasPerWorkload"),
+                )
             {
-                out.push(rules.diagnostic(
-                    Code::InvalidPool,
-                    &format!("spec.computePools[{i}].maxReplicasPerWorkload"),
-                    "must be at least 1",
-                ));
+                out.push(
+                    rules.diagnostic(
+                        Code::InvalidPool,
+                        &FieldPath::keys(&["spec", "computePools"])
+                            .index(i)
+                            .key("maxReplicasPerWorkload"),
+                        "must be at least 1",
+                    ),
+                );
             }
         }
     }
@@ -66,21 +83,34 @@ struct Pools<'a> {
 impl Pools<'_> {
     /// True when every pool name is as written, so a name not found is truly unknown.
     fn is_every_name_sound(&self) -> bool {
-        self.rules
-            .is_none_or(|r| r.is_sound("spec.computePools[*].name"))
+        self.rules.is_none_or(|r| {
+            r.is_sound(
+                &FieldPath::keys(&["spec", "computePools"])
+                    .any_index()
+                    .key("name"),
+            )
+        })
     }
 
     /// True when the name of the pool at `index` is as written.
     fn is_name_sound(&self, index: usize) -> bool {
-        (self.rules).is_none_or(|r| r.is_sound(&format!("spec.computePools[{index}].name")))
+        (self.rules).is_none_or(|r| {
+            r.is_sound(
+                &FieldPath::keys(&["spec", "computePools"])
+                    .index(index)
+                    .key("name"),
+            )
+        })
     }
 
     /// True when the ceiling of the pool at `index` is as written.
     fn is_ceiling_sound(&self, index: usize) -> bool {
         self.rules.is_none_or(|r| {
-            r.is_sound(&format!(
-                "spec.computePools[{index}].maxReplicasPerWorkload"
-            ))
+            r.is_sound(
+                &FieldPath::keys(&["spec", "computePools"])
+                    .index(index)
+                    .key("maxReplicasPerWorkload"),
+            )
         })
     }
 }
@@ -123,12 +153,12 @@ fn check_workload<T>(
 ) {
     // A check asks whether a field it reads failed decoding (see FailedFields) where the
     // failed field would read as a stand-in or a default: a failed optional one is just absent.
-    if !src.is_sound("metadata.name") {
+    if !src.is_sound(&FieldPath::keys(&["metadata", "name"])) {
         // An invalid name is reported once, by decoding.
     } else if w.name.len() > MAX_WORKLOAD_NAME {
         out.push(src.diagnostic(
             Code::NameTooLong,
-            "metadata.name",
+            &FieldPath::keys(&["metadata", "name"]),
             format!(
                 "name is {} characters; at most {MAX_WORKLOAD_NAME} leave room for the child name {:?} (63 at most)",
                 w.name.len(),
@@ -138,7 +168,7 @@ fn check_workload<T>(
     } else if w.is_push() && !w.name.starts_with(|c: char| c.is_ascii_lowercase()) {
         out.push(src.diagnostic(
             Code::InvalidName,
-            "metadata.name",
+            &FieldPath::keys(&["metadata", "name"]),
             "a push worker's Service name must start with a letter",
         ));
     }
@@ -147,7 +177,7 @@ fn check_workload<T>(
     {
         out.push(src.diagnostic(
             Code::InvalidLabelValue,
-            "spec.pipelineId",
+            &FieldPath::keys(&["spec", "pipelineId"]),
             format!(
                 "pipelineId is used as the label {}: {problem}",
                 crate::api::family::LABEL_PIPELINE_ID
@@ -155,11 +185,13 @@ fn check_workload<T>(
         ));
     }
     let replicas = &w.scaling.replicas;
-    let max_sound = src.is_sound("spec.scaling.replicas.max");
-    if replicas.min > replicas.max && src.is_sound("spec.scaling.replicas") {
+    let max_sound = src.is_sound(&FieldPath::keys(&["spec", "scaling", "replicas", "max"]));
+    if replicas.min > replicas.max
+        && src.is_sound(&FieldPath::keys(&["spec", "scaling", "replicas"]))
+    {
         out.push(src.diagnostic(
             Code::ReplicaRange,
-            "spec.scaling.replicas.min",
+            &FieldPath::keys(&["spec", "scaling", "replicas", "min"]),
             format!(
                 "replicas.min ({}) must not be greater than replicas.max ({})",
                 replicas.min, replicas.max
@@ -167,9 +199,10 @@ fn check_workload<T>(
         ));
     }
     let resolved = pools::resolve(w, &pools.pools, profile.max_replicas_ceiling);
-    let (pool_name, pool_field) = (resolved.requested, resolved.field);
+    let (pool_name, pool_field) = (resolved.requested, &resolved.field);
     // A failed `scaling.pool` falls back to the compute class: that is not what was asked.
-    let request_sound = src.is_sound("spec.scaling.pool") && src.is_sound(pool_field);
+    let request_sound =
+        src.is_sound(&FieldPath::keys(&["spec", "scaling", "pool"])) && src.is_sound(pool_field);
     match resolved.pool {
         _ if !request_sound => {}
         // A pool whose name failed may or may not be the one asked for.
@@ -193,7 +226,7 @@ fn check_workload<T>(
             if resolved.above_pool.is_some() && max_sound && pools.is_ceiling_sound(i) {
                 out.push(src.diagnostic(
                     Code::PoolCeiling,
-                    "spec.scaling.replicas.max",
+                    &FieldPath::keys(&["spec", "scaling", "replicas", "max"]),
                     format!(
                         "replicas.max ({}) is above pool {:?}'s maxReplicasPerWorkload ({})",
                         replicas.max, pool.name, pool.max_replicas_per_workload
@@ -205,7 +238,7 @@ fn check_workload<T>(
     if resolved.above_install.is_some() && max_sound {
         out.push(src.diagnostic(
             Code::ProfileCeiling,
-            "spec.scaling.replicas.max",
+            &FieldPath::keys(&["spec", "scaling", "replicas", "max"]),
             format!(
                 "replicas.max ({}) is above the profile's maxReplicasCeiling ({})",
                 replicas.max, profile.max_replicas_ceiling
@@ -220,14 +253,18 @@ fn check_workload<T>(
             None => Ok(()),
         })
     {
-        out.push(src.diagnostic(Code::InvalidCron, "spec.schedule.cron", problem));
+        out.push(src.diagnostic(
+            Code::InvalidCron,
+            &FieldPath::keys(&["spec", "schedule", "cron"]),
+            problem,
+        ));
     }
     if let Some(port) = w.worker.port
         && !(1..=65535).contains(&port)
     {
         out.push(src.diagnostic(
             Code::InvalidPort,
-            "spec.worker.port",
+            &FieldPath::keys(&["spec", "worker", "port"]),
             format!("port {port} is outside 1..65535"),
         ));
     }

@@ -88,6 +88,14 @@ impl Rendered {
         f
     }
 
+    /// The Function `name` as `kubectl apply` could leave it: its `indexSelector` replaced
+    /// by `selector` (YAML), one that render refuses but the free-form CRD admits.
+    pub fn function_with_selector(&self, name: &str, selector: &str) -> Function {
+        let mut f = self.function(name);
+        f.spec.index_selector = Some(yaml(selector));
+        f
+    }
+
     /// The rendered VectorStore (generation 1).
     pub fn vector_store(&self, name: &str) -> VectorStore {
         let mut s: VectorStore = self.typed("VectorStore", name);

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::core::{Selector, SelectorExt};
 use layer_render::api::family::Workload;
 use layer_render::api::{Function, FunctionStatus, Index};
@@ -54,11 +53,11 @@ pub fn assess(
 pub fn active_namespaces(cr: &Function, indexes: &[&Index]) -> (Vec<String>, Option<Verdict>) {
     let mut out: BTreeSet<String> = cr.spec.target_namespaces.iter().cloned().collect();
     let mut problem = None;
-    if let Some(raw) = &cr.spec.index_selector {
-        let parsed = serde_json::to_value(raw)
-            .and_then(serde_json::from_value::<LabelSelector>)
-            .map_err(|e| e.to_string())
-            .and_then(|ls| Selector::try_from(ls).map_err(|e| e.to_string()));
+    if let Some(selector) = &cr.spec.index_selector {
+        let parsed = selector
+            .get()
+            .map_err(str::to_string)
+            .and_then(|ls| Selector::try_from(ls.clone()).map_err(|e| e.to_string()));
         match parsed {
             Ok(selector) => {
                 let none = std::collections::BTreeMap::new();

@@ -146,7 +146,10 @@ fn parsed_examples_carry_typed_values() {
     assert_eq!(f.spec.worker.compute_class, ComputeClass::Gpu);
 
     let f: Function = serde_saphyr::from_str(SHOP_TRENDING).unwrap();
-    assert_eq!(f.spec.index_selector.unwrap()["matchLabels"]["app"], "shop");
+    assert_eq!(
+        f.spec.index_selector.unwrap().raw()["matchLabels"]["app"],
+        "shop"
+    );
     assert_eq!(f.spec.schedule.cron.as_deref(), Some("15 * * * *"));
     assert_eq!(f.spec.schedule.discovery_interval_seconds, 60);
 

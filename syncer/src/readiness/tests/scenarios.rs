@@ -303,11 +303,10 @@ fn workloads(out: &mut Vec<Scenario>) {
             false,
         ),
     );
-    let bad = rendered(&FUNCTION.replace(
-        "{matchLabels: {app: shop}}",
+    let fcr = rendered(FUNCTION).function_with_selector(
+        "classify",
         "{matchExpressions: [{key: app, operator: Near}]}",
-    ));
-    let fcr = bad.function("classify");
+    );
     push(
         out,
         with_status(

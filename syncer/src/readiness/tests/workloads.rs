@@ -549,12 +549,11 @@ fn a_push_function_lists_its_service_and_resolves_active_namespaces() {
 
 #[test]
 fn an_invalid_index_selector_is_stalled_and_target_namespaces_still_count() {
-    let bad = FUNCTION.replace(
-        "{matchLabels: {app: shop}}",
+    let r = rendered(FUNCTION);
+    let cr = r.function_with_selector(
+        "classify",
         "{matchExpressions: [{key: app, operator: Near, values: [shop]}]}",
     );
-    let r = rendered(&bad);
-    let cr = r.function("classify");
     let (d, svc) = (
         r.deployment("classify-worker", 2),
         r.service("classify-worker"),
@@ -571,6 +570,15 @@ fn an_invalid_index_selector_is_stalled_and_target_namespaces_still_count() {
         t("False", "False", "True", "InvalidIndexSelector")
     );
     assert_eq!(status.active_namespaces, ["events"]);
+    // A selector that is not even a LabelSelector still leaves the Function readable.
+    let cr = r.function_with_selector("classify", "{matchLabels: [shop]}");
+    let status = eval_function(&cr, &children, &[], &pools);
+    assert_eq!(triple(&status.conditions).3, "InvalidIndexSelector");
+    assert!(
+        message(&status.conditions).contains("(invalid type: sequence, expected a map)"),
+        "{}",
+        message(&status.conditions)
+    );
     // matchExpressions with a real operator is fine.
     let good = FUNCTION.replace(
         "{matchLabels: {app: shop}}",
