@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use layer_render::load::{Limits, load_bytes};
 use serde_json::Value;
 
-use crate::tools::repo_root;
+use crate::tools::{repo_root, succeeded};
 
 fn yaml(path: &str) -> Value {
     let bytes = std::fs::read(repo_root().join(path)).unwrap();
@@ -74,23 +74,18 @@ fn the_gitlab_job_checks_and_posts_the_diff() {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        Command::new("git")
+            .current_dir(dir)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args),
     );
 }
 
@@ -113,15 +108,10 @@ fn the_shell_recipe_runs_end_to_end() {
     let source = repo_root().join("fixtures/render/pipeline-autoscale/input/pipeline.yaml");
     std::fs::copy(&source, manifests.join("pipeline.yaml")).unwrap();
     let render = |dir: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_layer-render"))
-            .current_dir(dir)
-            .args(["--out", "rendered", "manifests"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        succeeded(
+            Command::new(env!("CARGO_BIN_EXE_layer-render"))
+                .current_dir(dir)
+                .args(["--out", "rendered", "manifests"]),
         );
     };
     render(dir);
@@ -226,15 +216,10 @@ fn large_change() -> &'static Path {
         )
         .unwrap();
         let render = |args: &[&str]| {
-            let out = Command::new(env!("CARGO_BIN_EXE_layer-render"))
-                .current_dir(work)
-                .args(args)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            succeeded(
+                Command::new(env!("CARGO_BIN_EXE_layer-render"))
+                    .current_dir(work)
+                    .args(args),
             );
         };
         // The two renders are independent; run them side by side.

@@ -85,7 +85,8 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn succeeded(cmd: &mut Command) -> String {
+/// Runs `cmd`, asserts it succeeded, and returns its stdout.
+pub fn succeeded(cmd: &mut Command) -> String {
     let out = run(cmd);
     assert!(
         out.status.success(),

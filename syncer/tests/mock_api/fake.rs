@@ -230,6 +230,24 @@ pub fn status_body(code: u16, reason: &str, message: &str) -> Value {
            "message": message, "reason": reason, "code": code})
 }
 
+/// The field manager of a server-side apply; without one the API server answers 422.
+fn apply_manager(
+    params: &BTreeMap<String, String>,
+    r: &mut Recorded,
+) -> Result<String, Box<Reply>> {
+    match params.get("fieldManager").filter(|m| !m.is_empty()) {
+        Some(manager) => Ok(manager.clone()),
+        None => {
+            r.answered = 422;
+            Err(Box::new(Reply::Now(failure(
+                422,
+                "Invalid",
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            ))))
+        }
+    }
+}
+
 fn failure(code: u16, reason: &str, message: &str) -> Response<MockBody> {
     full(
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -1179,17 +1197,9 @@ fn patch_status(
             ),
         ));
     }
-    let Some(manager) = params
-        .get("fieldManager")
-        .filter(|m| !m.is_empty())
-        .cloned()
-    else {
-        r.answered = 422;
-        return Reply::Now(failure(
-            422,
-            "Invalid",
-            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
-        ));
+    let manager = match apply_manager(params, r) {
+        Ok(manager) => manager,
+        Err(reply) => return *reply,
     };
     let fault = match st
         .path_faults

@@ -21,7 +21,7 @@ use http::StatusCode;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::{Key, Recorded, Reply, State, Target, failure, full, list};
+use super::{Key, Recorded, Reply, State, Target, apply_manager, failure, full, list};
 
 pub const LEASES: &str = "/apis/coordination.k8s.io/v1/leases";
 pub const EVENTS: &str = "/apis/events.k8s.io/v1/events";
@@ -286,17 +286,9 @@ fn apply_lease(
     current: Option<Value>,
     applied: Value,
 ) -> Reply {
-    let Some(manager) = params
-        .get("fieldManager")
-        .filter(|m| !m.is_empty())
-        .cloned()
-    else {
-        r.answered = 422;
-        return Reply::Now(failure(
-            422,
-            "Invalid",
-            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
-        ));
+    let manager = match apply_manager(params, r) {
+        Ok(manager) => manager,
+        Err(reply) => return *reply,
     };
     let force = params.get("force").is_some_and(|f| f == "true");
     let mut obj = current.unwrap_or_else(
