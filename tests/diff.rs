@@ -923,6 +923,56 @@ fn render_mode_shows_the_same_diff_as_the_renders_written_out() {
     assert_text!(rendered.stdout, streams.stdout);
 }
 
+#[test]
+fn a_tree_file_its_record_vouches_for_is_diffed_as_written() {
+    // Two --out trees: a file whose bytes still hash to what the tree's provenance record
+    // says render wrote is diffed line by line as it stands; any other file is parsed and
+    // written again first, so a hand edit that leaves the object equal does not show.
+    let dir = dir_with(&[]);
+    let shop = repo().join("tests/diff/shop");
+    for side in ["old", "new"] {
+        let inputs = shop.join(side);
+        let run = run_in(dir.path(), &["--out", side, inputs.to_str().unwrap()], "");
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let diff = || run_in(dir.path(), &["diff", "--color", "never", "old", "new"], "");
+    let untouched = diff();
+    assert_eq!(untouched.code, 1, "{untouched:?}");
+    assert!(
+        untouched
+            .stdout
+            .contains("@@ -15,7 +15,7 @@\n   namespace: hev-shop\n spec:\n   cooldownPeriod: 300\n-  maxReplicaCount: 1\n+  maxReplicaCount: 4\n   minReplicaCount: 0\n"),
+        "{}",
+        untouched.stdout
+    );
+
+    let file = "hev-shop/keda.sh_v1alpha1_ScaledObject_embed-worker.yaml";
+    let path = dir.path().join("new").join(file);
+    let edited = std::fs::read_to_string(&path).unwrap().replace(
+        "  maxReplicaCount: 4\n",
+        "  maxReplicaCount: 4 # tuned by hand\n",
+    );
+    std::fs::write(&path, &edited).unwrap();
+    let unvouched = diff();
+    assert_text!(unvouched.stdout, untouched.stdout);
+
+    let record_path = dir.path().join("new/.layer-render.json");
+    let record = std::fs::read_to_string(&record_path).unwrap();
+    let mut record: Value = serde_json::from_str(&record).unwrap();
+    record["files"][file] = json!(layer_render::emit::provenance::file_hash(&edited));
+    std::fs::write(&record_path, record.to_string()).unwrap();
+    let vouched = diff();
+    assert_eq!(vouched.code, 1, "{vouched:?}");
+    assert!(
+        vouched
+            .stdout
+            .contains("-  maxReplicaCount: 1\n+  maxReplicaCount: 4 # tuned by hand\n"),
+        "{}",
+        vouched.stdout
+    );
+    assert!(!untouched.stdout.contains("tuned by hand"));
+}
+
 // === exit codes ===
 
 #[test]

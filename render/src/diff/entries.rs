@@ -11,8 +11,9 @@
 //! documents would give, in the same order.
 //!
 //! It answers only for plain block mappings whose keys are plain words (`scan.rs`'s rule) and
-//! that hold no anchor or alias (an alias would tie an unchanged entry to a changed one);
-//! `None` sends the pair to the full parse, which also reports any syntax error.
+//! that define no anchor (an alias would tie an unchanged entry to a changed one); `None`
+//! sends the pair to the full parse, which also reports any syntax error. Like an unchanged
+//! document, an unchanged entry is not parsed, so an error in it goes unreported.
 
 use std::ops::Range;
 
@@ -141,11 +142,27 @@ fn is_entry(rest: &str) -> bool {
     rest == "-" || rest.starts_with("- ")
 }
 
+/// Whether a document can be read in parts: it defines no anchor (an alias of it would tie
+/// an unchanged entry to a changed one; an alias with no anchor to name cannot parse, so a
+/// changed entry that holds one goes to the full parse) and has no tab or directive.
+///
+/// An anchor starts a node: its `&` follows a space, a line start or a flow indicator. A `&`
+/// inside a word, as in a URL's query, is text. A `&` after a space inside a quoted string
+/// is refused too, which only costs a full parse.
+fn is_plain(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let starts_node =
+        |at: usize| at == 0 || matches!(bytes[at - 1], b' ' | b'\n' | b'[' | b'{' | b',');
+    !text.contains('\t')
+        && !text.starts_with('%')
+        && !text.contains("\n%")
+        && !memchr::memchr_iter(b'&', bytes).any(starts_node)
+}
+
 /// The fields that differ between two documents, as [`fields::changes`] would list them for
 /// the parsed documents; `None` when the texts are not plain enough to be read in parts.
 pub(super) fn changes(old: &str, new: &str) -> Option<Vec<FieldChange>> {
-    // An anchor or an alias may tie entries together; a directive or a marker ends the shape.
-    if [old, new].iter().any(|t| t.contains(['&', '*', '%', '\t'])) {
+    if [old, new].iter().any(|t| !is_plain(t)) {
         return None;
     }
     let (old_doc, new_doc) = (Doc::new(old)?, Doc::new(new)?);
@@ -339,9 +356,27 @@ mod tests {
             ("- a\n", "- b\n"),
             ("a: 1\na: 2\n", "a: 1\na: 3\n"),
             ("a: [1,\n", "a: [2,\n"),
+            ("a: [&x 1]\nb: 2\n", "a: [&x 1]\nb: 3\n"),
+            ("a:\n  &x b: 1\nc: 2\n", "a:\n  &x b: 1\nc: 3\n"),
+            ("%YAML 1.2\n---\na: 1\n", "%YAML 1.2\n---\na: 2\n"),
         ] {
             assert_eq!(changes(old, new), None, "{old}");
         }
+    }
+
+    #[test]
+    fn an_ampersand_or_an_asterisk_inside_a_value_is_text() {
+        // A cron schedule and a URL's query: no anchor is defined, so no alias can tie the
+        // unchanged entries to the changed one.
+        let old = "cron: 27 3 * * *\nurl: http://a/?b=1&c=2\nimage: w:1\n";
+        let new = "cron: 27 3 * * *\nurl: http://a/?b=1&c=2\nimage: w:2\n";
+        let found = changes(old, new).unwrap();
+        let paths: Vec<String> = found.iter().map(FieldChange::dotted).collect();
+        assert_eq!(paths, ["image"]);
+        assert_eq!(found, full(old, new));
+        // An alias with no anchor does not parse: a changed entry that holds one goes to the
+        // parser, which reports it.
+        assert_eq!(changes("a: 1\n", "a: *x\n"), None);
     }
 
     /// Small JSON values: the shapes manifests have, with keys that collide often.

@@ -17,8 +17,9 @@
 //! ([`derived`]) and groups objects that changed the same way ([`group`]), so one change made
 //! to 20,000 workers reads as one line with a count.
 //!
-//! Limits: a document whose text is the same on both sides is not parsed, so a syntax error in
-//! it goes unreported. An object that appears twice on one side is an error.
+//! Limits: a document whose text is the same on both sides is not parsed, nor is an unchanged
+//! entry of a changed one ([`entries`]), so a syntax error in them goes unreported. An object
+//! that appears twice on one side is an error.
 //! Pure: objects in, a [`Report`] out; [`text`], [`markdown`] and [`json`] turn the report into
 //! text and only the binary prints it.
 
@@ -50,7 +51,7 @@ use crate::key::ObjectKey;
 pub use fields::{FieldChange, Step};
 pub use group::Group;
 pub use ignore::{IgnoreRule, ParseIgnoreError};
-pub use read::{Content, Item, Text};
+pub use read::{Content, Item, Recorded, Text, Written};
 pub use redact::{REDACTED, REDACTED_CHANGED};
 
 /// Why two sets of objects could not be compared.
@@ -304,7 +305,7 @@ impl Compared for Item {
 
     fn canonical_text(&self) -> Option<&str> {
         match &self.content {
-            Content::Text(text) if text.canonical => Some(text.body()),
+            Content::Text(text) if text.is_written() => Some(text.body()),
             _ => None,
         }
     }

@@ -5,14 +5,23 @@
 //! ([`scan`]), both without parsing. A document the identity reader does not vouch for (flow
 //! style, anchors, a `kind: List`, a missing name) is parsed right away and kept as JSON; so
 //! is every problem found in it. Rendered objects come with their identity and YAML text.
+//!
+//! A text is known to be the writer's own ([`Written`]) when it was rendered in this run, or
+//! when it is a file of an `--out` tree whose bytes hash to what the tree's provenance record
+//! says render wrote there. Its unified diff is then made from the texts, without parsing and
+//! writing the objects again. A record forged to vouch for a hand-written file only changes
+//! how that file's diff is laid out: it shows the file's own lines, and the field list is
+//! computed from the parsed entries either way.
 
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::emit::provenance::file_hash;
 use crate::emit::{Emitted, Object};
 use crate::field_path::FieldPath;
 use crate::key::ObjectKey;
@@ -28,12 +37,37 @@ pub struct Text {
     pub source: Arc<String>,
     /// Where the document is in it.
     pub piece: Piece,
-    /// The text is exactly what render's YAML writer makes of the object (it was rendered in
-    /// this run), so a diff of two such texts is the diff of the objects as written.
-    pub canonical: bool,
+    /// Whether the text is exactly what render's YAML writer makes of the object.
+    pub written: Written,
 }
 
+/// Whether a text is what render's YAML writer makes of its object, so that a diff of two
+/// such texts is the diff of the objects as written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Written {
+    /// Rendered in this run.
+    Rendered,
+    /// A tree's file that its provenance record gives this hash of the bytes render wrote:
+    /// the writer's own when the file still hashes to it.
+    Recorded(Arc<str>),
+    /// Not known.
+    Unknown,
+}
+
+/// The hashes a tree's provenance record gives its files, by the names the files are read
+/// under ([`File`]).
+pub type Recorded = HashMap<String, Arc<str>>;
+
 impl Text {
+    /// True when the text is known to be what render's writer makes of its object.
+    pub fn is_written(&self) -> bool {
+        match &self.written {
+            Written::Rendered => true,
+            Written::Recorded(hash) => file_hash(&self.source) == **hash,
+            Written::Unknown => false,
+        }
+    }
+
     /// The document's content: what two equal documents share.
     pub fn body(&self) -> &str {
         self.source
@@ -127,12 +161,21 @@ pub type File = load::FileText;
 /// The objects of every file, in file order, with every problem found. Files are cut and
 /// read on every core.
 pub fn items(files: &[File]) -> (Vec<Item>, Vec<Diagnostic>) {
-    let (by_file, diagnostics) = items_by_file(files);
+    items_of_tree(files, &Recorded::new())
+}
+
+/// [`items`] of a tree's files, with the hashes its provenance record gives them.
+pub fn items_of_tree(files: &[File], recorded: &Recorded) -> (Vec<Item>, Vec<Diagnostic>) {
+    let (by_file, diagnostics) = read_files(files, recorded);
     (by_file.into_iter().flatten().collect(), diagnostics)
 }
 
 /// [`items`], file by file.
 pub fn items_by_file(files: &[File]) -> (Vec<Vec<Item>>, Vec<Diagnostic>) {
+    read_files(files, &Recorded::new())
+}
+
+fn read_files(files: &[File], recorded: &Recorded) -> (Vec<Vec<Item>>, Vec<Diagnostic>) {
     let pieces: Vec<(usize, Piece)> = files
         .par_iter()
         .map(|(_, text)| scan::split(text))
@@ -145,11 +188,15 @@ pub fn items_by_file(files: &[File]) -> (Vec<Vec<Item>>, Vec<Diagnostic>) {
         .par_iter()
         .map(|(file, piece)| {
             let (name, source) = &files[*file];
+            let written = match recorded.get(&**name) {
+                Some(hash) => Written::Recorded(hash.clone()),
+                None => Written::Unknown,
+            };
             let text = Text {
                 file: name.clone(),
                 source: source.clone(),
                 piece: piece.clone(),
-                canonical: false,
+                written,
             };
             match scan::identity(text.body()) {
                 Some(key) => (
@@ -231,7 +278,7 @@ pub fn rendered(objects: Vec<Emitted>, file: &str) -> Vec<Item> {
                     file: file.clone(),
                     source,
                     piece,
-                    canonical: true,
+                    written: Written::Rendered,
                 }),
             }
         })
@@ -262,6 +309,37 @@ mod tests {
             items[0].content.value().unwrap().into_owned(),
             serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}})
         );
+    }
+
+    #[test]
+    fn a_recorded_text_is_written_only_while_its_file_hashes_to_the_record() {
+        let source = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n".to_string();
+        let recorded: Recorded = [(
+            "in.yaml".to_string(),
+            Arc::from(file_hash(&source).as_str()),
+        )]
+        .into_iter()
+        .collect();
+        let files = [(Arc::from("in.yaml"), Arc::new(source.clone()))];
+        let (items, _) = items_of_tree(&files, &recorded);
+        let Content::Text(text) = &items[0].content else {
+            panic!("{:?}", items[0].content);
+        };
+        assert!(text.is_written());
+        let edited = [(
+            Arc::from("in.yaml"),
+            Arc::new(format!("{source}# edited\n")),
+        )];
+        let (items, _) = items_of_tree(&edited, &recorded);
+        let Content::Text(text) = &items[0].content else {
+            panic!("{:?}", items[0].content);
+        };
+        assert!(!text.is_written());
+        let (items, _) = super::items(&files);
+        let Content::Text(text) = &items[0].content else {
+            panic!("{:?}", items[0].content);
+        };
+        assert_eq!(text.written, Written::Unknown);
     }
 
     #[test]

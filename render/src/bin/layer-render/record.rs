@@ -111,6 +111,22 @@ fn resolve(dir: &Path, recorded: &Path) -> PathBuf {
     }
 }
 
+/// A file's text, refused when the file is a symlink: the provenance record is read from a
+/// committed tree, which may hold a link planted anywhere.
+pub fn read_no_follow(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let mut text = String::new();
+    options.open(path)?.read_to_string(&mut text)?;
+    Ok(text)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {

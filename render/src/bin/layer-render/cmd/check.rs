@@ -72,7 +72,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let tree = Tree {
         exists,
         files: on_disk,
-        record: read_no_follow(&dir.join(provenance::FILE)).ok(),
+        record: record::read_no_follow(&dir.join(provenance::FILE)).ok(),
     };
     let mut prepared = check::prepare(&dir, expected, tree);
     let mut diagnostics = std::mem::take(&mut prepared.diagnostics);
@@ -112,7 +112,7 @@ fn check_inputs(
         return Ok((paths, input));
     }
     let file = dir.join(provenance::FILE);
-    let text = read_no_follow(&file).map_err(|err| {
+    let text = record::read_no_follow(&file).map_err(|err| {
         anyhow::anyhow!(
             "no PATH given, and {} cannot be read ({err}): give the inputs the tree is rendered from",
             file.display()
@@ -164,22 +164,6 @@ fn read_tree(
         }
     }
     (files, diagnostics)
-}
-
-/// A file's text, refused when the file is a symlink: the provenance record is read from a
-/// committed tree, which may hold a link planted anywhere.
-fn read_no_follow(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW);
-    }
-    let mut text = String::new();
-    options.open(path)?.read_to_string(&mut text)?;
-    Ok(text)
 }
 
 /// The exact render command that rewrites `dir` from `paths` with the same flags.

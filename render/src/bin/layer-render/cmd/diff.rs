@@ -5,21 +5,24 @@
 //! when equal, 1 when they differ, 2 on bad input. Each side is read as document texts
 //! ([`diff::read`]): a document whose text is the same on both sides is never parsed.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
 use layer_render::diagnostic::Diagnostic;
 use layer_render::diff::markdown::{self, MarkdownOptions};
-use layer_render::diff::{self, DiffOptions, IgnoreRule, Item, read, text::TextOptions};
+use layer_render::diff::{self, DiffOptions, IgnoreRule, Item, Recorded, read, text::TextOptions};
+use layer_render::emit::provenance::{self, Provenance};
 use layer_render::load::{self, Limits};
 use layer_render::render::{RenderOptions, render};
 use layer_render::shell::quote;
 
 use crate::cli::{ColorChoice, DiffArgs, DiffFormat, Format, InputArgs, path_word};
-use crate::{exit, inputs, print};
+use crate::{exit, inputs, print, record};
 
 /// Runs `layer-render diff`.
 pub fn run(args: DiffArgs) -> Result<ExitCode> {
@@ -221,9 +224,33 @@ fn use_color(choice: ColorChoice) -> bool {
 /// One side read as document texts, with every problem found.
 fn loaded_side(path: &Path, limits: &Limits) -> (Vec<Item>, Vec<Diagnostic>) {
     let (texts, mut diagnostics) = load::read_texts(&[path.to_path_buf()], limits);
-    let (items, found) = read::items(&texts);
+    let (items, found) = read::items_of_tree(&texts, &recorded(path, &texts));
     diagnostics.extend(found);
     (items, diagnostics)
+}
+
+/// The hashes the provenance record of the tree at `dir` gives the files read from it, by
+/// their names: empty when `dir` is not a tree or its record cannot be read.
+fn recorded(dir: &Path, files: &[read::File]) -> Recorded {
+    let record = record::read_no_follow(&dir.join(provenance::FILE))
+        .ok()
+        .and_then(|text| Provenance::parse(&text).ok());
+    let Some(record) = record else {
+        return Recorded::new();
+    };
+    let hashes: HashMap<&str, Arc<str>> = record
+        .files
+        .iter()
+        .map(|(path, hash)| (path.as_str(), Arc::from(hash.as_str())))
+        .collect();
+    files
+        .iter()
+        .filter_map(|(name, _)| {
+            let relative = Path::new(&**name).strip_prefix(dir).ok()?;
+            let hash = hashes.get(load_display(relative).as_str())?;
+            Some((name.to_string(), hash.clone()))
+        })
+        .collect()
 }
 
 /// One side rendered from its inputs: its objects' YAML, as render writes it.
