@@ -88,11 +88,10 @@ impl<'a> Doc<'a> {
             .unwrap_or_default()
     }
 
-    /// The entries of the block mapping in lines `range` whose keys sit at `indent`, in
-    /// order; `None` when the lines are not such a mapping.
+    /// The entries of the block mapping in lines `range` whose keys sit at `indent`, sorted
+    /// by key; `None` when the lines are not such a mapping or repeat a key.
     fn entries(&self, range: Range<usize>, indent: usize) -> Option<Vec<Entry<'a>>> {
         let mut entries: Vec<Entry<'a>> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
         for i in range.clone() {
             let line = &self.lines[i];
             if !line.content {
@@ -111,13 +110,16 @@ impl<'a> Doc<'a> {
                 return None;
             }
             let (key, _) = crate::load::scan::plain_key(rest)?;
-            if !seen.insert(key) {
-                return None; // a duplicate key: the parser's to report
-            }
             entries.push(Entry {
                 key,
                 lines: i..i + 1,
             });
+        }
+        // Sorted by key, for [`compare`] to walk both sides in step; the writer's own output
+        // is sorted already, which this sort checks in one pass.
+        entries.sort_by(|a, b| a.key.cmp(b.key));
+        if entries.windows(2).any(|w| w[0].key == w[1].key) {
+            return None; // a duplicate key: the parser's to report
         }
         Some(entries)
     }
@@ -213,25 +215,18 @@ fn compare(
     let (old_doc, new_doc) = (old.0, new.0);
     let old_entries = old_doc.entries(old.1, old.2)?;
     let new_entries = new_doc.entries(new.1, new.2)?;
-    let mut keys: Vec<&str> = old_entries
-        .iter()
-        .chain(&new_entries)
-        .map(|e| e.key)
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    // A ConfigMap may hold thousands of keys: find entries by hash, not by scanning.
-    let by_key = |entries: &[Entry<'_>]| -> std::collections::HashMap<String, usize> {
-        entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.key.to_string(), i))
-            .collect()
-    };
-    let (old_by_key, new_by_key) = (by_key(&old_entries), by_key(&new_entries));
-    for key in keys {
-        let a = old_by_key.get(key).map(|i| &old_entries[*i]);
-        let b = new_by_key.get(key).map(|i| &new_entries[*i]);
+    // Both sides are sorted by key: walk them in step, in key order.
+    let (mut i, mut j) = (0, 0);
+    while i < old_entries.len() || j < new_entries.len() {
+        let (a, b) = match (old_entries.get(i), new_entries.get(j)) {
+            (Some(a), Some(b)) if a.key == b.key => (Some(a), Some(b)),
+            (Some(a), Some(b)) if a.key < b.key => (Some(a), None),
+            (Some(_), Some(b)) => (None, Some(b)),
+            (a, b) => (a, b),
+        };
+        i += usize::from(a.is_some());
+        j += usize::from(b.is_some());
+        let key = a.or(b).map_or("", |e| e.key);
         let (a_text, b_text) = (
             a.map(|e| old_doc.text_of(&e.lines)),
             b.map(|e| new_doc.text_of(&e.lines)),
