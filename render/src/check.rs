@@ -226,7 +226,7 @@ fn committed_items(
             items.extend(found);
             continue;
         }
-        let name = dir.join(&path).to_string_lossy().replace('\\', "/");
+        let name = load::display(&dir.join(&path));
         match String::from_utf8(bytes) {
             Ok(text) => texts.push((Arc::from(name), Arc::new(text))),
             // The loader's own message, with the position of the first bad byte.

@@ -380,8 +380,13 @@ mod tests {
             Just(Value::Null),
             any::<bool>().prop_map(Value::from),
             (0i64..5).prop_map(Value::from),
-            prop::sample::select(&["a", "b", "", "x y", "1", "true", "#c", "a: b", "- x", "é"][..])
-                .prop_map(Value::from),
+            prop::sample::select(
+                &[
+                    "a", "b", "", "x y", "1", "true", "#c", "a: b", "- x", "é", "* * *", "a&b",
+                    "&x", "*x"
+                ][..]
+            )
+            .prop_map(Value::from),
         ];
         leaf.prop_recursive(4, 32, 4, |inner| {
             prop_oneof![

@@ -56,7 +56,7 @@ pub enum Written {
 
 /// The hashes a tree's provenance record gives its files, by the names the files are read
 /// under ([`File`]).
-pub type Recorded = HashMap<String, Arc<str>>;
+pub type Recorded = HashMap<Arc<str>, Arc<str>>;
 
 impl Text {
     /// True when the text is known to be what render's writer makes of its object.
@@ -314,12 +314,9 @@ mod tests {
     #[test]
     fn a_recorded_text_is_written_only_while_its_file_hashes_to_the_record() {
         let source = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n".to_string();
-        let recorded: Recorded = [(
-            "in.yaml".to_string(),
-            Arc::from(file_hash(&source).as_str()),
-        )]
-        .into_iter()
-        .collect();
+        let recorded: Recorded = [(Arc::from("in.yaml"), Arc::from(file_hash(&source).as_str()))]
+            .into_iter()
+            .collect();
         let files = [(Arc::from("in.yaml"), Arc::new(source.clone()))];
         let (items, _) = items_of_tree(&files, &recorded);
         let Content::Text(text) = &items[0].content else {

@@ -75,29 +75,14 @@ where
         .map(|o| ((o.key.namespace.as_deref(), o.key.name.as_str()), &o.object))
         .collect();
     // Each workload expands on its own, so they spread over the cores.
+    let context = (&pools[..], profile, &warehouses);
     let pipelines: Vec<_> = pipelines
         .into_par_iter()
-        .map(|p| {
-            let w = Workload::of_pipeline(&p.object);
-            let mut objects = Vec::new();
-            let mut out = Vec::new();
-            let worker =
-                expand_workload(&p, &w, &pools, profile, &warehouses, &mut objects, &mut out);
-            objects.push(cr_object(&p));
-            (finish(objects), out, worker)
-        })
+        .map(|p| family(&p, &Workload::of_pipeline(&p.object), context, finish))
         .collect();
     let functions: Vec<_> = functions
         .into_par_iter()
-        .map(|f| {
-            let w = Workload::of_function(&f.object);
-            let mut objects = Vec::new();
-            let mut out = Vec::new();
-            let worker =
-                expand_workload(&f, &w, &pools, profile, &warehouses, &mut objects, &mut out);
-            objects.push(cr_object(&f));
-            (finish(objects), out, worker)
-        })
+        .map(|f| family(&f, &Workload::of_function(&f.object), context, finish))
         .collect();
     let families = || pipelines.iter().chain(&functions);
     let mut objects = Vec::with_capacity(
@@ -233,6 +218,32 @@ fn to_object<T: Serialize>(src_key: &crate::key::ObjectKey, child: &T) -> Option
     // Children live in their parent's namespace; from_value reads it back from metadata.
     debug_assert_eq!(object.key.namespace, src_key.namespace);
     Some(object)
+}
+
+/// What every workload's family is built from besides the workload: the compute pools, the
+/// profile and the warehouses by namespace and name.
+type Context<'c> = (
+    &'c [crate::api::ComputePool],
+    &'c Profile,
+    &'c BTreeMap<(Option<&'c str>, &'c str), &'c Value>,
+);
+
+/// One workload's family (its children, then its CR) handed to `finish`, with the problems
+/// found and its worker pod.
+fn family<S: Serialize, T, F>(
+    src: &Sourced<S>,
+    w: &Workload<'_>,
+    (pools, profile, warehouses): Context<'_>,
+    finish: &F,
+) -> (Vec<T>, Vec<Diagnostic>, Option<WorkerPod>)
+where
+    F: Fn(Vec<Object>) -> Vec<T>,
+{
+    let mut objects = Vec::new();
+    let mut out = Vec::new();
+    let worker = expand_workload(src, w, pools, profile, warehouses, &mut objects, &mut out);
+    objects.push(cr_object(src));
+    (finish(objects), out, worker)
 }
 
 fn expand_workload<T>(

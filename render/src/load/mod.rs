@@ -275,7 +275,7 @@ pub fn load_piece(name: &str, text: &str, piece: &scan::Piece, limits: &Limits) 
 }
 
 /// The display name of a path: as the user gave it, with `/` separators.
-pub(crate) fn display(path: &Path) -> String {
+pub fn display(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 

@@ -13,7 +13,7 @@ pub fn load_profile(input: &InputArgs) -> Result<Profile, Vec<Diagnostic>> {
     let Some(path) = &input.rendering.profile else {
         return Ok(Profile::default());
     };
-    let name = path.to_string_lossy().replace('\\', "/");
+    let name = layer_render::load::display(path);
     let text = std::fs::read_to_string(path).map_err(|err| {
         vec![Diagnostic::new(
             Code::Io,

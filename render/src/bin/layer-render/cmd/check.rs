@@ -146,7 +146,7 @@ fn read_tree(
         .par_iter()
         .map(|path| {
             let relative = path.strip_prefix(root).unwrap_or(path);
-            let relative = relative.to_string_lossy().replace('\\', "/");
+            let relative = load::display(relative);
             std::fs::read(path)
                 .map(|bytes| (relative, bytes))
                 .map_err(|err| {

@@ -5,7 +5,6 @@
 //! when equal, 1 when they differ, 2 on bad input. Each side is read as document texts
 //! ([`diff::read`]): a document whose text is the same on both sides is never parsed.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -238,17 +237,12 @@ fn recorded(dir: &Path, files: &[read::File]) -> Recorded {
     let Some(record) = record else {
         return Recorded::new();
     };
-    let hashes: HashMap<&str, Arc<str>> = record
-        .files
-        .iter()
-        .map(|(path, hash)| (path.as_str(), Arc::from(hash.as_str())))
-        .collect();
     files
         .iter()
         .filter_map(|(name, _)| {
             let relative = Path::new(&**name).strip_prefix(dir).ok()?;
-            let hash = hashes.get(load_display(relative).as_str())?;
-            Some((name.to_string(), hash.clone()))
+            let hash = record.files.get(&load::display(relative))?;
+            Some((name.clone(), Arc::from(hash.as_str())))
         })
         .collect()
 }
@@ -261,13 +255,9 @@ fn rendered_side(
 ) -> (Vec<Item>, Vec<Diagnostic>) {
     let loaded = load::load_paths(&[path.to_path_buf()], limits);
     let rendered = render(loaded.documents, loaded.diagnostics, options);
-    let name = load_display(path);
+    let name = load::display(path);
     (
         read::rendered(rendered.objects, &name),
         rendered.diagnostics,
     )
-}
-
-fn load_display(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
 }
