@@ -5,16 +5,20 @@
 //! and written to YAML text while it is fresh, so a large render never holds every output
 //! object as a JSON tree at once.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::diagnostic::{self, Diagnostic};
 use crate::emit::{self, Emitted, Keyed, Object};
-use crate::expand::{self, linkage};
+use crate::expand::{self, LeftOut, linkage};
 use crate::hash::content_hash;
 use crate::karpenter::NodePool;
 use crate::karpenter::nodepools;
 use crate::karpenter::schedule::{self, Mode, WorkerPod};
+use crate::key::ObjectKey;
 use crate::load::Document;
 use crate::profile::{Engine, Profile};
 use crate::validate;
+use crate::validate::objects::{Inputs, Sourced};
 
 /// What a render needs besides the documents.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,6 +124,108 @@ pub fn render_json(
     render_with(documents, load_diagnostics, options, |o| o)
 }
 
+/// Two renders of different inputs with the same options, for comparing them
+/// (`diff --render`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderedPair {
+    /// The first input's render, less the objects counted in `same`.
+    pub old: Rendered,
+    /// The second input's render, less the objects counted in `same`.
+    pub new: Rendered,
+    /// How many objects are on both sides, equal, and left out of both.
+    pub same: usize,
+}
+
+/// Renders two inputs with the same options. A workload's family depends only on its own
+/// object and on what every family shares (the options, the InfraRules and the
+/// passed-through objects). So when those are equal on both sides, a workload whose decoded
+/// object is equal on both sides has an equal family: it is built once, to count its objects
+/// and check its worker, and left out of both renders. Each side keeps its own diagnostics;
+/// a family whose expansion reports anything is rendered on both sides as usual.
+pub fn render_pair(
+    old: (Vec<Document>, Vec<Diagnostic>),
+    new: (Vec<Document>, Vec<Diagnostic>),
+    options: &RenderOptions,
+) -> RenderedPair {
+    let (old, mut new) = rayon::join(
+        || Checked::new(old.0, old.1, options),
+        || Checked::new(new.0, new.1, options),
+    );
+    let equal = equal_workloads(&old, &new);
+    let (old, left_out) = old.expand(options, Emitted::from, &equal, Vec::new());
+    let left: HashMap<&ObjectKey, &LeftOut> = left_out.iter().map(|l| (&l.key, l)).collect();
+    let mut reused = Vec::new();
+    take_left_out(&mut new.inputs.pipelines, &left, &mut reused);
+    take_left_out(&mut new.inputs.functions, &left, &mut reused);
+    let (new, _) = new.expand(options, Emitted::from, &HashSet::new(), reused);
+    let same = if old.has_errors() || new.has_errors() {
+        0
+    } else {
+        left_out.iter().map(|l| l.objects).sum()
+    };
+    RenderedPair { old, new, same }
+}
+
+/// The workloads of `new` that have an equal family on `old`: none when either side has
+/// errors, or when what every family shares differs.
+fn equal_workloads(old: &Checked, new: &Checked) -> HashSet<ObjectKey> {
+    let (a, b) = (&old.inputs, &new.inputs);
+    let errors = |c: &Checked| c.diagnostics.iter().any(Diagnostic::is_error);
+    if errors(old)
+        || errors(new)
+        || !same_objects(&a.infra_rules, &b.infra_rules)
+        || !same_objects(&a.pass_through, &b.pass_through)
+    {
+        return HashSet::new();
+    }
+    let mut equal = HashSet::new();
+    equal_objects(&a.pipelines, &b.pipelines, &mut equal);
+    equal_objects(&a.functions, &b.functions, &mut equal);
+    equal
+}
+
+fn same_objects<T: PartialEq>(a: &[Sourced<T>], b: &[Sourced<T>]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| a.key == b.key && a.object == b.object)
+}
+
+/// Adds to `equal` the key of every object of `new` that `old` has, equal.
+fn equal_objects<T: PartialEq>(
+    old: &[Sourced<T>],
+    new: &[Sourced<T>],
+    equal: &mut HashSet<ObjectKey>,
+) {
+    let by_key: HashMap<&ObjectKey, &T> = old.iter().map(|o| (&o.key, &o.object)).collect();
+    for n in new {
+        if by_key.get(&n.key).is_some_and(|o| **o == n.object) {
+            equal.insert(n.key.clone());
+        }
+    }
+}
+
+/// Removes the workloads whose family the other side left out, keeping their workers with
+/// this side's positions for the schedulability check.
+fn take_left_out<T>(
+    workloads: &mut Vec<Sourced<T>>,
+    left: &HashMap<&ObjectKey, &LeftOut>,
+    workers: &mut Vec<WorkerPod>,
+) {
+    workloads.retain(|w| {
+        let Some(found) = left.get(&w.key) else {
+            return true;
+        };
+        if let Some(worker) = &found.worker {
+            workers.push(WorkerPod {
+                span: Some(w.doc.span_of(&worker.field)),
+                ..worker.clone()
+            });
+        }
+        false
+    });
+}
+
 fn render_with<T, F>(
     documents: Vec<Document>,
     load_diagnostics: Vec<Diagnostic>,
@@ -130,50 +236,104 @@ where
     T: Keyed + Send,
     F: Fn(Object) -> T + Sync,
 {
-    let mut diagnostics = load_diagnostics;
-    let (inputs, decoded) = validate::objects::decode(documents, &options.namespace);
-    diagnostics.extend(decoded);
-    diagnostics.extend(validate::check_all(&inputs, &options.profile));
-    let (given, found) = schedule::read_nodepools(&options.nodepools);
-    diagnostics.extend(found);
-    let mut objects = Vec::new();
-    if !diagnostics.iter().any(Diagnostic::is_error) {
-        // Argo's sync wave goes in before linkage, so the hashes cover it.
-        let argo = options.engine == Engine::Argo;
-        let prepare = |family: &mut [Object]| {
-            if argo {
-                family.iter_mut().for_each(emit::gitops::annotate_argo);
-            }
-        };
-        let mut strays = linkage::strays(&inputs.pass_through);
-        prepare(&mut strays);
-        let outside = linkage::Children::stamp(&mut strays);
-        let finish = |mut family: Vec<Object>| {
-            prepare(&mut family);
-            linkage::link(&mut family, &outside);
-            family.into_iter().map(&write).collect()
-        };
-        let expanded = expand::expand_with(inputs, &options.profile, &finish);
-        objects = expanded.objects;
-        diagnostics.extend(expanded.diagnostics);
-        diagnostics.extend(check_schedule(
-            &expanded.workers,
-            expanded.node_pools,
+    let checked = Checked::new(documents, load_diagnostics, options);
+    checked
+        .expand(options, write, &HashSet::new(), Vec::new())
+        .0
+}
+
+/// One input decoded and checked, not yet expanded.
+struct Checked {
+    inputs: Inputs,
+    diagnostics: Vec<Diagnostic>,
+    /// The NodePools given with `--nodepools`.
+    given: Vec<NodePool>,
+}
+
+impl Checked {
+    fn new(
+        documents: Vec<Document>,
+        load_diagnostics: Vec<Diagnostic>,
+        options: &RenderOptions,
+    ) -> Checked {
+        let mut diagnostics = load_diagnostics;
+        let (inputs, decoded) = validate::objects::decode(documents, &options.namespace);
+        diagnostics.extend(decoded);
+        diagnostics.extend(validate::check_all(&inputs, &options.profile));
+        let (given, found) = schedule::read_nodepools(&options.nodepools);
+        diagnostics.extend(found);
+        Checked {
+            inputs,
+            diagnostics,
             given,
-            options,
-        ));
+        }
     }
-    if options.strict {
-        diagnostic::promote_warnings(&mut diagnostics);
-    }
-    diagnostic::sort(&mut diagnostics);
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        objects.clear();
-    }
-    emit::sort(&mut objects);
-    Rendered {
-        objects,
-        diagnostics,
+
+    /// Expands, links and orders; the families of workloads in `leave_out` that expand
+    /// cleanly are left out (see [`expand::expand_leaving_out`]). `reused` are the workers of
+    /// workloads taken out of the input because the other side has their family.
+    fn expand<T, F>(
+        self,
+        options: &RenderOptions,
+        write: F,
+        leave_out: &HashSet<ObjectKey>,
+        reused: Vec<WorkerPod>,
+    ) -> (Rendered<T>, Vec<LeftOut>)
+    where
+        T: Keyed + Send,
+        F: Fn(Object) -> T + Sync,
+    {
+        let Checked {
+            inputs,
+            mut diagnostics,
+            given,
+        } = self;
+        let mut objects = Vec::new();
+        let mut left_out = Vec::new();
+        if !diagnostics.iter().any(Diagnostic::is_error) {
+            // Argo's sync wave goes in before linkage, so the hashes cover it.
+            let argo = options.engine == Engine::Argo;
+            let prepare = |family: &mut [Object]| {
+                if argo {
+                    family.iter_mut().for_each(emit::gitops::annotate_argo);
+                }
+            };
+            let mut strays = linkage::strays(&inputs.pass_through);
+            prepare(&mut strays);
+            let outside = linkage::Children::stamp(&mut strays);
+            let finish = |mut family: Vec<Object>| {
+                prepare(&mut family);
+                linkage::link(&mut family, &outside);
+                family.into_iter().map(&write).collect()
+            };
+            let mut expanded =
+                expand::expand_leaving_out(inputs, &options.profile, &finish, leave_out);
+            objects = expanded.objects;
+            left_out = expanded.left_out;
+            diagnostics.extend(expanded.diagnostics);
+            expanded.workers.extend(reused);
+            diagnostics.extend(check_schedule(
+                &expanded.workers,
+                expanded.node_pools,
+                given,
+                options,
+            ));
+        }
+        if options.strict {
+            diagnostic::promote_warnings(&mut diagnostics);
+        }
+        diagnostic::sort(&mut diagnostics);
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            objects.clear();
+        }
+        emit::sort(&mut objects);
+        (
+            Rendered {
+                objects,
+                diagnostics,
+            },
+            left_out,
+        )
     }
 }
 
@@ -266,6 +426,173 @@ data: {a: b}
             let deployment = annotation(&out.objects, "Deployment", "layer.hev.dev/render-hash");
             assert_eq!(children["Deployment/p-worker"], deployment, "{engine:?}");
         }
+    }
+
+    /// `worker:` and `scaling:` of a fixed Pipeline, with `extra` added to `worker:`.
+    fn pipeline(name: &str, image: &str, extra: &str) -> String {
+        format!(
+            "apiVersion: hevlayer.com/v1alpha1\nkind: Pipeline\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  pipelineId: {name}\n  target: {{namespace: t}}\n  worker:\n    image: {image}\n{extra}  scaling: {{mode: fixed, replicas: {{min: 1, max: 1}}}}\n"
+        )
+    }
+
+    const STRAY: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p-extra\n  namespace: shop\n  labels:\n    app.kubernetes.io/managed-by: layer-render\n    layer.hev.dev/owner-kind: Pipeline\n    layer.hev.dev/owner-name: p\ndata: {a: b}\n";
+
+    /// Joins documents into one stream.
+    fn stream(documents: &[&str]) -> String {
+        documents.join("---\n")
+    }
+
+    /// The text diff of two renders and each side's diagnostics: rendering both sides in
+    /// full, then with [`render_pair`], whose `same` comes last. Both ways must agree.
+    fn both_ways(old: &str, new: &str, options: &RenderOptions) -> (String, Vec<String>, usize) {
+        use crate::diff::{self, DiffOptions, read, text};
+        let load = |name: &str, text: &str| {
+            let loaded = load_str(name, text, &Limits::default());
+            (loaded.documents, loaded.diagnostics)
+        };
+        let report = |old: Vec<Emitted>, new: Vec<Emitted>, same: usize| {
+            let options = DiffOptions {
+                unified: Some(3),
+                ..DiffOptions::default()
+            };
+            let mut report = diff::diff_items(
+                &read::rendered(old, "old.yaml"),
+                &read::rendered(new, "new.yaml"),
+                &options,
+            )
+            .unwrap();
+            report.unchanged += same;
+            let options = text::TextOptions {
+                context: 3,
+                color: false,
+            };
+            text::render(&report, &options)
+        };
+        let shown = |d: &[Diagnostic]| d.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+        let (o, n) = (load("old.yaml", old), load("new.yaml", new));
+        let full = (render(o.0, o.1, options), render(n.0, n.1, options));
+        let pair = render_pair(load("old.yaml", old), load("new.yaml", new), options);
+        let mut diagnostics = shown(&full.0.diagnostics);
+        diagnostics.extend(shown(&full.1.diagnostics));
+        let mut pair_diagnostics = shown(&pair.old.diagnostics);
+        pair_diagnostics.extend(shown(&pair.new.diagnostics));
+        assert_eq!(pair_diagnostics, diagnostics);
+        let text = report(full.0.objects, full.1.objects, 0);
+        assert_eq!(report(pair.old.objects, pair.new.objects, pair.same), text);
+        (text, diagnostics, pair.same)
+    }
+
+    #[test]
+    fn a_workload_equal_on_both_sides_is_built_once_and_left_out_of_both() {
+        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", ""), STRAY]);
+        let new = stream(&[&pipeline("p", "w:2", ""), &pipeline("q", "w:1", ""), STRAY]);
+        for engine in [Engine::None, Engine::Argo] {
+            let options = RenderOptions {
+                engine,
+                ..RenderOptions::default()
+            };
+            let (text, diagnostics, same) = both_ways(&old, &new, &options);
+            assert_eq!(diagnostics, Vec::<String>::new());
+            // q's Deployment and Pipeline.
+            assert_eq!(same, 2, "{engine:?}");
+            assert!(
+                text.starts_with("0 added, 0 removed, 2 changed, 3 unchanged\n"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_change_to_what_every_family_shares_leaves_nothing_out() {
+        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", ""), STRAY]);
+        let cases = [
+            // The stray child of p: linked into p's family.
+            stream(&[
+                &pipeline("p", "w:1", ""),
+                &pipeline("q", "w:1", ""),
+                &STRAY.replace("{a: b}", "{a: c}"),
+            ]),
+            // The compute pools.
+            stream(&[
+                &pipeline("p", "w:1", ""),
+                &pipeline("q", "w:1", ""),
+                STRAY,
+                "apiVersion: hevlayer.com/v1alpha1\nkind: InfraRules\nmetadata: {name: default}\nspec:\n  computePools:\n  - {name: cpu, maxReplicas: 50}\n",
+            ]),
+        ];
+        for new in cases {
+            let (text, _, same) = both_ways(&old, &new, &RenderOptions::default());
+            assert_eq!(same, 0, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_family_whose_expansion_reports_something_is_rendered_on_both_sides() {
+        // Its warning names each side's file and line.
+        let relaxed = "    podSpec: {hostNetwork: true}\n";
+        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", relaxed)]);
+        let new = stream(&[
+            &pipeline("p", "w:2", ""),
+            &pipeline("r", "w:1", ""),
+            &pipeline("q", "w:1", relaxed),
+        ]);
+        let (_, diagnostics, same) = both_ways(&old, &new, &RenderOptions::default());
+        assert_eq!(same, 0, "{diagnostics:?}");
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+        assert!(
+            diagnostics[0].starts_with("old.yaml:19:5: warning[W401]"),
+            "{diagnostics:?}"
+        );
+        assert!(
+            diagnostics[1].starts_with("new.yaml:29:5: warning[W401]"),
+            "{diagnostics:?}"
+        );
+    }
+
+    #[test]
+    fn a_left_out_worker_is_checked_where_its_workload_stands_on_its_side() {
+        // q's worker fits neither default pool: a warning on each side, at q's own line,
+        // though q's family is left out.
+        let pinned = "    podSpec: {nodeSelector: {disktype: ssd}}\n";
+        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", pinned)]);
+        let new = stream(&[
+            &pipeline("p", "w:2", ""),
+            &pipeline("r", "w:1", ""),
+            &pipeline("q", "w:1", pinned),
+        ]);
+        let (_, diagnostics, same) = both_ways(&old, &new, &RenderOptions::default());
+        assert_eq!(same, 2, "{diagnostics:?}");
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+        assert!(
+            diagnostics[0].starts_with("old.yaml:17:3: warning[W600]"),
+            "{diagnostics:?}"
+        );
+        assert!(
+            diagnostics[1].starts_with("new.yaml:27:3: warning[W600]"),
+            "{diagnostics:?}"
+        );
+    }
+
+    #[test]
+    fn an_error_on_either_side_leaves_nothing_out() {
+        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", "")]);
+        let new = stream(&[
+            &pipeline("p", "w:1", ""),
+            &pipeline("q", "w:1", "    port: -1\n"),
+        ]);
+        let (text, diagnostics, same) = both_ways(&old, &new, &RenderOptions::default());
+        assert_eq!(same, 0);
+        assert_eq!(
+            diagnostics,
+            [
+                "new.yaml:19:5: error[E401]: Pipeline/shop/q: spec.worker.port: port -1 is outside 1..65535"
+            ]
+        );
+        // The new side renders nothing.
+        assert!(
+            text.starts_with("0 added, 4 removed, 0 changed, 0 unchanged\n"),
+            "{text}"
+        );
     }
 
     #[test]

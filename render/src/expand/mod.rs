@@ -13,7 +13,7 @@ pub mod podspec;
 pub mod security;
 
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -27,6 +27,7 @@ use crate::field_path::FieldPath;
 use crate::karpenter::schedule::{self, WorkerPod};
 use crate::karpenter::{EC2_NODE_CLASS_KIND, NODEPOOL_KIND, NodePool, nodepools};
 use crate::keda;
+use crate::key::ObjectKey;
 use crate::profile::Profile;
 use crate::validate::objects::{Inputs, Sourced};
 use crate::validate::workloads::default_infra_rules;
@@ -45,6 +46,19 @@ pub struct Expanded<T = Object> {
     pub workers: Vec<WorkerPod>,
     /// The NodePools in the output: rendered ones and those passed through from the input.
     pub node_pools: Vec<NodePool>,
+    /// The workloads whose families were built but left out of `objects` ([`expand_leaving_out`]).
+    pub left_out: Vec<LeftOut>,
+}
+
+/// A workload whose family was built but not handed to `finish`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeftOut {
+    /// The workload CR.
+    pub key: ObjectKey,
+    /// How many objects its family has, the CR included.
+    pub objects: usize,
+    /// Its worker pod; already in [`Expanded::workers`].
+    pub worker: Option<WorkerPod>,
 }
 
 /// Expands the input, with the objects as they come out of expansion: not yet linked.
@@ -57,7 +71,23 @@ pub fn expand(inputs: Inputs, profile: &Profile) -> Expanded {
 /// on every core, so `finish` can link and write each one while it is fresh; the result
 /// keeps input order. Each workload's input is freed as soon as its family is built, so
 /// the output reuses that memory instead of adding to it.
-pub fn expand_with<T, F>(mut inputs: Inputs, profile: &Profile, finish: &F) -> Expanded<T>
+pub fn expand_with<T, F>(inputs: Inputs, profile: &Profile, finish: &F) -> Expanded<T>
+where
+    T: Send,
+    F: Fn(Vec<Object>) -> Vec<T> + Sync,
+{
+    expand_leaving_out(inputs, profile, finish, &HashSet::new())
+}
+
+/// [`expand_with`], except that the family of a workload in `leave_out` whose expansion found
+/// nothing wrong is not handed to `finish`: it is counted in [`Expanded::left_out`]. For a
+/// caller that holds an equal family already, so linking and writing it again would be waste.
+pub fn expand_leaving_out<T, F>(
+    mut inputs: Inputs,
+    profile: &Profile,
+    finish: &F,
+    leave_out: &HashSet<ObjectKey>,
+) -> Expanded<T>
 where
     T: Send,
     F: Fn(Vec<Object>) -> Vec<T> + Sync,
@@ -78,26 +108,34 @@ where
     let context = (&pools[..], profile, &warehouses);
     let pipelines: Vec<_> = pipelines
         .into_par_iter()
-        .map(|p| family(&p, &Workload::of_pipeline(&p.object), context, finish))
+        .map(|p| {
+            let w = Workload::of_pipeline(&p.object);
+            family(&p, &w, context, finish, leave_out)
+        })
         .collect();
     let functions: Vec<_> = functions
         .into_par_iter()
-        .map(|f| family(&f, &Workload::of_function(&f.object), context, finish))
+        .map(|f| {
+            let w = Workload::of_function(&f.object);
+            family(&f, &w, context, finish, leave_out)
+        })
         .collect();
     let families = || pipelines.iter().chain(&functions);
     let mut objects = Vec::with_capacity(
-        families().map(|(o, _, _)| o.len()).sum::<usize>()
+        families().map(|f| f.objects.len()).sum::<usize>()
             + inputs.vector_stores.len()
             + inputs.indexes.len()
             + inputs.infra_rules.len()
             + inputs.pass_through.len(),
     );
     let mut out = Vec::new();
-    let mut workers = Vec::with_capacity(families().filter(|(_, _, w)| w.is_some()).count());
-    for (o, d, w) in pipelines.into_iter().chain(functions) {
-        objects.extend(o);
-        out.extend(d);
-        workers.extend(w);
+    let mut workers = Vec::with_capacity(families().filter(|f| f.worker.is_some()).count());
+    let mut left_out = Vec::new();
+    for built in pipelines.into_iter().chain(functions) {
+        objects.extend(built.objects);
+        out.extend(built.diagnostics);
+        left_out.extend(built.left_out);
+        workers.extend(built.worker);
     }
     let alone = |object: Object| finish(vec![object]);
     let mut node_pools = Vec::new();
@@ -144,6 +182,7 @@ where
         diagnostics: out,
         workers,
         node_pools,
+        left_out,
     }
 }
 
@@ -228,14 +267,24 @@ type Context<'c> = (
     &'c BTreeMap<(Option<&'c str>, &'c str), &'c Value>,
 );
 
-/// One workload's family (its children, then its CR) handed to `finish`, with the problems
-/// found and its worker pod.
+/// One workload's family, built.
+struct Built<T> {
+    /// Its children, then its CR, as `finish` left them; empty when left out.
+    objects: Vec<T>,
+    diagnostics: Vec<Diagnostic>,
+    worker: Option<WorkerPod>,
+    left_out: Option<LeftOut>,
+}
+
+/// One workload's family (its children, then its CR) handed to `finish`, or left out (see
+/// [`expand_leaving_out`]); with the problems found and its worker pod.
 fn family<S: Serialize, T, F>(
     src: &Sourced<S>,
     w: &Workload<'_>,
     (pools, profile, warehouses): Context<'_>,
     finish: &F,
-) -> (Vec<T>, Vec<Diagnostic>, Option<WorkerPod>)
+    leave_out: &HashSet<ObjectKey>,
+) -> Built<T>
 where
     F: Fn(Vec<Object>) -> Vec<T>,
 {
@@ -243,7 +292,24 @@ where
     let mut out = Vec::new();
     let worker = expand_workload(src, w, pools, profile, warehouses, &mut objects, &mut out);
     objects.push(cr_object(src));
-    (finish(objects), out, worker)
+    if out.is_empty() && leave_out.contains(&src.key) {
+        return Built {
+            left_out: Some(LeftOut {
+                key: src.key.clone(),
+                objects: objects.len(),
+                worker: worker.clone(),
+            }),
+            objects: Vec::new(),
+            diagnostics: out,
+            worker,
+        };
+    }
+    Built {
+        objects: finish(objects),
+        diagnostics: out,
+        worker,
+        left_out: None,
+    }
 }
 
 fn expand_workload<T>(

@@ -16,6 +16,8 @@
 //! exactly there, and the schedule is refused. Fields are parsed by `croner` and written back
 //! as plain numbers, so KEDA reads exactly what the schedule meant.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use croner::errors::CronError;
@@ -169,8 +171,34 @@ const FIELDS: [Field; 4] = [
     },
 ];
 
+/// How many parsed expressions each thread keeps ([`parse`]).
+const REMEMBERED: usize = 4096;
+
+thread_local! {
+    /// Expressions parsed on this thread, with their results.
+    static PARSED: RefCell<HashMap<String, Result<Cron, String>>> = RefCell::new(HashMap::new());
+}
+
 /// Parses a cron expression, with a message that says what is wrong and in which field.
+///
+/// Validation and expansion both parse every schedule, and large inputs repeat a few
+/// expressions many times; croner's parser was about 4% of a render. So each thread keeps
+/// the results of the last expressions it parsed (up to [`REMEMBERED`], then it starts over).
 pub fn parse(expr: &str) -> Result<Cron, String> {
+    if let Some(found) = PARSED.with_borrow(|parsed| parsed.get(expr).cloned()) {
+        return found;
+    }
+    let result = parse_anew(expr);
+    PARSED.with_borrow_mut(|parsed| {
+        if parsed.len() >= REMEMBERED {
+            parsed.clear();
+        }
+        parsed.insert(expr.to_string(), result.clone());
+    });
+    result
+}
+
+fn parse_anew(expr: &str) -> Result<Cron, String> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     let [minute, rest @ ..] = fields.as_slice() else {
         return Err(five_fields(expr, 0));

@@ -336,3 +336,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_remembered_parse_is_the_parse() {
+    for expr in ["27 3 * * *", "61 * * * *", "0 0 31 2 *", "0 0 * * *"] {
+        let first = parse(expr);
+        assert_eq!(first, parse_anew(expr), "{expr}");
+        assert_eq!(parse(expr), first, "{expr}");
+    }
+    // More expressions than a thread keeps: it starts over and still answers the same.
+    for i in 0..REMEMBERED + 10 {
+        let expr = format!("{} {} {} * *", i % 60, (i / 60) % 24, 1 + i / 1440);
+        assert_eq!(parse(&expr), parse_anew(&expr), "{expr}");
+        assert!(PARSED.with_borrow(|parsed| parsed.len()) <= REMEMBERED);
+    }
+}
