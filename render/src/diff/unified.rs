@@ -28,7 +28,33 @@ pub(super) fn hunks_of(old: Option<&Value>, new: Option<&Value>, context: usize)
 }
 
 /// The hunks between two texts.
+///
+/// The lines both texts start and end with, beyond `context` lines of the first and last
+/// difference, cannot show, so only the rest is diffed and the hunk headers are moved back
+/// by the lines left out: the same hunks, without hashing every line of a large object
+/// whose change is one line. As in git, lines both texts start or end with are never taken
+/// as moved.
 pub(super) fn hunks_of_text(old: &str, new: &str, context: usize) -> String {
+    let Some((skip, old, new)) = middle(old, new, context) else {
+        return diff_lines(old, new, context);
+    };
+    let hunks = diff_lines(old, new, context);
+    if skip == 0 {
+        return hunks;
+    }
+    let mut out = String::with_capacity(hunks.len() + 16);
+    for line in hunks.split_inclusive('\n') {
+        match line.strip_prefix("@@ -") {
+            Some(header) => shift_header(header, skip, &mut out).unwrap_or_else(|| {
+                out.push_str(line);
+            }),
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+fn diff_lines(old: &str, new: &str, context: usize) -> String {
     // Patience anchors on lines that occur once, such as `requests:`, so a changed map reads
     // as its changed keys rather than as lines that slid past each other (Myers pairs the
     // `memory:` of `limits` with the one of `requests`). No deadline: a timed-out diff would
@@ -40,6 +66,91 @@ pub(super) fn hunks_of_text(old: &str, new: &str, context: usize) -> String {
         .unified_diff()
         .context_radius(context)
         .to_string()
+}
+
+/// The two texts without the lines they both start and end with, less `context` lines next
+/// to the middle, with how many lines were cut from the start; `None` for a text with a
+/// carriage return, whose lines `similar` may cut elsewhere.
+fn middle<'a>(old: &'a str, new: &'a str, context: usize) -> Option<(usize, &'a str, &'a str)> {
+    if old.contains('\r') || new.contains('\r') {
+        return None;
+    }
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    // Whole lines in common at the start: up to the last line break within the common bytes.
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let head = memchr::memrchr(b'\n', &a[..common]).map_or(0, |i| i + 1);
+    // Whole lines in common at the end, not reaching into the head on either side.
+    let room = a.len().min(b.len()) - head;
+    let common_tail = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    // The tail starts a line on both sides.
+    let starts_line = |text: &[u8], n: usize| {
+        let at = text.len() - n;
+        at == 0 || text[at - 1] == b'\n'
+    };
+    let tail = (0..=common_tail)
+        .rev()
+        .find(|&n| n == 0 || (starts_line(a, n) && starts_line(b, n)))
+        .unwrap_or(0);
+    let head_lines = memchr::memchr_iter(b'\n', &a[..head]).count();
+    let tail_lines = memchr::memchr_iter(b'\n', &a[a.len() - tail..]).count()
+        + usize::from(tail > 0 && !a.ends_with(b"\n"));
+    let skip = head_lines.saturating_sub(context);
+    let keep_tail = tail_lines.saturating_sub(context);
+    let start = nth_line_start(a, skip);
+    let (old_end, new_end) = (
+        line_end_from_back(a, keep_tail),
+        line_end_from_back(b, keep_tail),
+    );
+    Some((skip, old.get(start..old_end)?, new.get(start..new_end)?))
+}
+
+/// The byte where line `n` (0-based) starts.
+fn nth_line_start(text: &[u8], n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    memchr::memchr_iter(b'\n', text)
+        .nth(n - 1)
+        .map_or(text.len(), |i| i + 1)
+}
+
+/// The byte where the text ends once its last `n` lines are cut.
+fn line_end_from_back(text: &[u8], n: usize) -> usize {
+    if n == 0 {
+        return text.len();
+    }
+    // The last line may lack its line break; it still counts as a line.
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    memchr::memrchr_iter(b'\n', body)
+        .nth(n - 1)
+        .map_or(0, |i| i + 1)
+}
+
+/// Writes `@@ -` and `header` (the rest of a hunk header line) with both start lines moved
+/// down by `skip`; `None` when the header is not one `similar` writes.
+fn shift_header(header: &str, skip: usize, out: &mut String) -> Option<()> {
+    let (old, rest) = header.split_once(" +")?;
+    let (new, rest) = rest.split_once(" @@")?;
+    let shift = |range: &str| -> Option<String> {
+        let (start, len) = match range.split_once(',') {
+            Some((start, len)) => (start, Some(len)),
+            None => (range, None),
+        };
+        let start = start.parse::<usize>().ok()? + skip;
+        Some(match len {
+            Some(len) => format!("{start},{len}"),
+            None => start.to_string(),
+        })
+    };
+    let (old, new) = (shift(old)?, shift(new)?);
+    out.push_str(&format!("@@ -{old} +{new} @@{rest}"));
+    Some(())
 }
 
 /// The `---`/`+++` names of a change: `a/Kind/namespace/name`, or `/dev/null` for the
@@ -86,6 +197,104 @@ mod tests {
             file_names(change),
             ("a/ConfigMap/a/c".to_string(), "b/ConfigMap/a/c".to_string())
         );
+    }
+
+    /// `old` patched with unified `hunks`, checking every context and removed line.
+    fn apply(old: &str, hunks: &str) -> Option<String> {
+        let old: Vec<&str> = old.split_inclusive('\n').collect();
+        let mut out = String::new();
+        let mut at = 0;
+        let mut added = false;
+        for line in hunks.split_inclusive('\n') {
+            let after_added = std::mem::replace(&mut added, line.starts_with('+'));
+            if let Some(header) = line.strip_prefix("@@ -") {
+                // The line before the range when it is empty, else its first line (1-based).
+                let first = |range: &str| -> Option<usize> {
+                    let (start, len) = range.split_once(',').unwrap_or((range, "1"));
+                    let start: usize = start.parse().ok()?;
+                    Some(if len == "0" { start } else { start - 1 })
+                };
+                let mut ranges = header.split(' ');
+                let old_first = first(ranges.next()?)?;
+                let new_first = first(ranges.next()?.strip_prefix('+')?)?;
+                while at < old_first {
+                    out.push_str(old.get(at)?);
+                    at += 1;
+                }
+                (out.matches('\n').count() == new_first).then_some(())?;
+            } else if line == "\\ No newline at end of file\n" {
+                // An added line before it has no line break (a kept one was copied as it is).
+                if after_added && out.ends_with('\n') {
+                    out.pop();
+                }
+            } else if let Some(kept) = line.strip_prefix(' ') {
+                (old.get(at)?.trim_end_matches('\n') == kept.trim_end_matches('\n'))
+                    .then_some(())?;
+                out.push_str(old[at]);
+                at += 1;
+            } else if let Some(removed) = line.strip_prefix('-') {
+                (old.get(at)?.trim_end_matches('\n') == removed.trim_end_matches('\n'))
+                    .then_some(())?;
+                at += 1;
+            } else {
+                out.push_str(line.strip_prefix('+')?);
+            }
+        }
+        while at < old.len() {
+            out.push_str(old[at]);
+            at += 1;
+        }
+        Some(out)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Cutting the common start and end gives hunks that turn the old text into the new
+        /// one, with the right line numbers. (Where lines repeat, they may pair them otherwise
+        /// than the hunks of the whole texts: patience anchors on lines that occur once, and a
+        /// line can occur once in the middle but not in the whole.) Lines come from a small
+        /// set so that many repeat, with or without a last line break.
+        #[test]
+        fn the_middle_has_hunks_as_good_as_the_whole(
+            old in proptest::collection::vec(0u8..6, 0..40),
+            edits in proptest::collection::vec((0usize..40, 0u8..8), 0..4),
+            old_end in proptest::bool::ANY,
+            new_end in proptest::bool::ANY,
+            context in 0usize..5,
+        ) {
+            let mut new = old.clone();
+            for (at, what) in edits {
+                let at = at.min(new.len());
+                match what {
+                    6 if at < new.len() => { new.remove(at); }
+                    7 => new.insert(at, 9),
+                    v => new.insert(at, v),
+                }
+            }
+            let text = |lines: &[u8], end: bool| {
+                let mut t: String = lines.iter().map(|l| format!("  line: {l}\n")).collect();
+                if !end && !t.is_empty() {
+                    t.pop();
+                }
+                t
+            };
+            let (old, new) = (text(&old, old_end), text(&new, new_end));
+            let (cut, whole) = (hunks_of_text(&old, &new, context), diff_lines(&old, &new, context));
+            proptest::prop_assert_eq!(apply(&old, &cut), Some(new.clone()), "{}", cut);
+            proptest::prop_assert_eq!(apply(&old, &whole), Some(new), "{}", whole);
+        }
+    }
+
+    #[test]
+    fn lines_in_common_far_from_the_change_are_left_out_and_counted() {
+        let old: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let new = old.replace("line 50\n", "line fifty\n");
+        assert_eq!(
+            hunks_of_text(&old, &new, 2),
+            "@@ -49,5 +49,5 @@\n line 48\n line 49\n-line 50\n+line fifty\n line 51\n line 52\n"
+        );
+        assert_eq!(hunks_of_text(&old, &new, 2), diff_lines(&old, &new, 2));
     }
 
     #[test]
