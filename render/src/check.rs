@@ -103,13 +103,17 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
     } = tree;
     // The provenance record is last; it is a dot file, which the tree leaves out.
     let record = expected.pop().map(|(_, text)| text).unwrap_or_default();
-    let mut stale_files = compare_files(&expected, &on_disk);
-    let provenance = provenance_findings(
-        exists,
-        committed_record.as_deref(),
-        &record,
-        &expected,
-        &on_disk,
+    let (mut stale_files, provenance) = rayon::join(
+        || compare_files(&expected, &on_disk),
+        || {
+            provenance_findings(
+                exists,
+                committed_record.as_deref(),
+                &record,
+                &expected,
+                &on_disk,
+            )
+        },
     );
     if exists && !provenance.is_empty() && !stale_files.iter().any(|(p, _)| p == FILE) {
         stale_files.push((FILE.to_string(), FileState::Changed));
@@ -213,26 +217,42 @@ fn is_object_file(path: &str) -> bool {
 fn committed_items(
     dir: &Path,
     on_disk: BTreeMap<String, Vec<u8>>,
-    known: impl Fn(&str, &[u8]) -> Option<Vec<Item>>,
+    known: impl Fn(&str, &[u8]) -> Option<Vec<Item>> + Sync,
 ) -> (Vec<Item>, Vec<Diagnostic>) {
+    /// One file, sorted out on any core.
+    enum Sorted {
+        Known(Vec<Item>),
+        Text(read::File),
+        Unreadable(Vec<Diagnostic>),
+    }
+    let files: Vec<(String, Vec<u8>)> = on_disk
+        .into_iter()
+        .filter(|(path, _)| is_object_file(path))
+        .collect();
+    let sorted: Vec<Sorted> = files
+        .into_par_iter()
+        .map(|(path, bytes)| {
+            if let Some(found) = known(&path, &bytes) {
+                return Sorted::Known(found);
+            }
+            let name = load::display(&dir.join(&path));
+            match String::from_utf8(bytes) {
+                Ok(text) => Sorted::Text((Arc::from(name), Arc::new(text))),
+                // The loader's own message, with the position of the first bad byte.
+                Err(err) => Sorted::Unreadable(
+                    load::load_bytes(&name, err.as_bytes(), &read::document_limits()).diagnostics,
+                ),
+            }
+        })
+        .collect();
     let mut diagnostics = Vec::new();
     let mut items = Vec::new();
     let mut texts: Vec<read::File> = Vec::new();
-    for (path, bytes) in on_disk {
-        if !is_object_file(&path) {
-            continue;
-        }
-        if let Some(found) = known(&path, &bytes) {
-            items.extend(found);
-            continue;
-        }
-        let name = load::display(&dir.join(&path));
-        match String::from_utf8(bytes) {
-            Ok(text) => texts.push((Arc::from(name), Arc::new(text))),
-            // The loader's own message, with the position of the first bad byte.
-            Err(err) => diagnostics.extend(
-                load::load_bytes(&name, err.as_bytes(), &read::document_limits()).diagnostics,
-            ),
+    for file in sorted {
+        match file {
+            Sorted::Known(found) => items.extend(found),
+            Sorted::Text(text) => texts.push(text),
+            Sorted::Unreadable(found) => diagnostics.extend(found),
         }
     }
     let (read, found) = read::items(&texts);
@@ -259,7 +279,9 @@ fn provenance_findings(
             Vec::new()
         };
     };
-    let (Ok(recorded), Ok(fresh)) = (Provenance::parse(text), Provenance::parse(expected)) else {
+    let (Ok(recorded), Ok(fresh)) =
+        rayon::join(|| Provenance::parse(text), || Provenance::parse(expected))
+    else {
         return vec![format!("{FILE} cannot be read")];
     };
     // A file with the bytes a render would write has the hash the fresh record holds; only
