@@ -10,7 +10,7 @@
 //! diagnostics decide whether there is anything to compare), then [`Prepared::compare`]
 //! makes the report.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -103,14 +103,15 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
     } = tree;
     // The provenance record is last; it is a dot file, which the tree leaves out.
     let record = expected.pop().map(|(_, text)| text).unwrap_or_default();
+    let same = same_files(&expected, &on_disk);
     let (mut stale_files, provenance) = rayon::join(
-        || compare_files(&expected, &on_disk),
+        || compare_files(&expected, &on_disk, &same),
         || {
             provenance_findings(
                 exists,
                 committed_record.as_deref(),
                 &record,
-                &expected,
+                &same,
                 &on_disk,
             )
         },
@@ -128,16 +129,14 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
     let (expected_by_file, unreadable_render) = read::items_by_file(&expected_files);
     // A committed file with the bytes a render would write holds the same objects: it is not
     // read again, which is nearly every file of a large tree.
-    let rendered_files: HashMap<&str, (&[u8], &Vec<Item>)> = expected_files
+    let rendered_files: HashMap<&str, &Vec<Item>> = expected_files
         .iter()
         .zip(&expected_by_file)
-        .map(|((path, text), items)| (&**path, (text.as_bytes(), items)))
+        .filter(|((path, _), _)| same.contains(&**path))
+        .map(|((path, _), items)| (&**path, items))
         .collect();
-    let (committed, diagnostics) = committed_items(dir, on_disk, |path, bytes| {
-        rendered_files
-            .get(path)
-            .filter(|(text, _)| *text == bytes)
-            .map(|(_, items)| (*items).clone())
+    let (committed, diagnostics) = committed_items(dir, on_disk, |path| {
+        rendered_files.get(path).map(|items| (*items).clone())
     });
     drop(rendered_files);
     Prepared {
@@ -213,11 +212,11 @@ fn is_object_file(path: &str) -> bool {
 }
 
 /// The objects of a committed tree's YAML files, read as document texts, with every problem.
-/// `known` gives the objects of a file that a render would write with these very bytes.
+/// `known` gives the objects of a file that holds the very bytes a render would write.
 fn committed_items(
     dir: &Path,
     on_disk: BTreeMap<String, Vec<u8>>,
-    known: impl Fn(&str, &[u8]) -> Option<Vec<Item>> + Sync,
+    known: impl Fn(&str) -> Option<Vec<Item>> + Sync,
 ) -> (Vec<Item>, Vec<Diagnostic>) {
     /// One file, sorted out on any core.
     enum Sorted {
@@ -232,7 +231,7 @@ fn committed_items(
     let sorted: Vec<Sorted> = files
         .into_par_iter()
         .map(|(path, bytes)| {
-            if let Some(found) = known(&path, &bytes) {
+            if let Some(found) = known(&path) {
                 return Sorted::Known(found);
             }
             let name = load::display(&dir.join(&path));
@@ -267,7 +266,7 @@ fn provenance_findings(
     exists: bool,
     committed: Option<&str>,
     expected: &str,
-    files: &[(String, String)],
+    same: &HashSet<String>,
     on_disk: &BTreeMap<String, Vec<u8>>,
 ) -> Vec<String> {
     let Some(text) = committed else {
@@ -286,17 +285,13 @@ fn provenance_findings(
     };
     // A file with the bytes a render would write has the hash the fresh record holds; only
     // the others are hashed.
-    let rendered: HashMap<&str, &str> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
     let hashes: Vec<(String, String)> = on_disk
         .par_iter()
         .map(|(path, bytes)| {
-            let known = rendered
-                .get(path.as_str())
-                .filter(|text| text.as_bytes() == bytes.as_slice())
-                .and_then(|_| fresh.files.get(path.as_str()).cloned());
+            let known = same
+                .contains(path)
+                .then(|| fresh.files.get(path.as_str()).cloned())
+                .flatten();
             let hash = known.unwrap_or_else(|| file_hash(&String::from_utf8_lossy(bytes)));
             ((*path).clone(), hash)
         })
@@ -336,20 +331,30 @@ fn provenance_findings(
 }
 
 /// The files that a fresh render would add, change or delete, in path order.
+/// The committed files that hold the very bytes a render would write: compared once, on
+/// every core, for all that follows.
+fn same_files(
+    expected: &[(String, String)],
+    on_disk: &BTreeMap<String, Vec<u8>>,
+) -> HashSet<String> {
+    expected
+        .par_iter()
+        .filter(|(path, text)| on_disk.get(path).is_some_and(|b| b == text.as_bytes()))
+        .map(|(path, _)| path.clone())
+        .collect()
+}
+
 fn compare_files(
     expected: &[(String, String)],
     on_disk: &BTreeMap<String, Vec<u8>>,
+    same: &HashSet<String>,
 ) -> Vec<(String, FileState)> {
     let mut stale = BTreeMap::new();
-    for (path, content) in expected {
-        match on_disk.get(path) {
-            None => {
-                stale.insert(path.clone(), FileState::Missing);
-            }
-            Some(bytes) if bytes != content.as_bytes() => {
-                stale.insert(path.clone(), FileState::Changed);
-            }
-            Some(_) => {}
+    for (path, _) in expected {
+        if !on_disk.contains_key(path) {
+            stale.insert(path.clone(), FileState::Missing);
+        } else if !same.contains(path) {
+            stale.insert(path.clone(), FileState::Changed);
         }
     }
     let expected_paths: BTreeSet<&str> = expected.iter().map(|(p, _)| p.as_str()).collect();
@@ -532,8 +537,10 @@ mod tests {
             ("notes.txt".to_string(), b"x".to_vec()),
         ]
         .into();
+        let same = same_files(&expected, &on_disk);
+        assert_eq!(same, HashSet::from(["a.yaml".to_string()]));
         assert_eq!(
-            compare_files(&expected, &on_disk),
+            compare_files(&expected, &on_disk, &same),
             [
                 ("b.yaml".to_string(), FileState::Changed),
                 ("c.yaml".to_string(), FileState::Missing),
