@@ -517,11 +517,17 @@ data: {a: b}
                 &pipeline("p", "w:1", ""),
                 &pipeline("q", "w:1", ""),
                 STRAY,
-                "apiVersion: hevlayer.com/v1alpha1\nkind: InfraRules\nmetadata: {name: default}\nspec:\n  computePools:\n  - {name: cpu, maxReplicas: 50}\n",
+                "apiVersion: hevlayer.com/v1alpha1\nkind: InfraRules\nmetadata: {name: default}\nspec:\n  computePools:\n  - {name: cpu, kind: cpu, maxReplicasPerWorkload: 20}\n",
             ]),
         ];
         for new in cases {
-            let (text, _, same) = both_ways(&old, &new, &RenderOptions::default());
+            let (text, diagnostics, same) = both_ways(&old, &new, &RenderOptions::default());
+            // Both sides render: nothing is left out only because the shared part changed.
+            assert!(
+                !diagnostics.iter().any(|d| d.contains(": error[")),
+                "{diagnostics:?}"
+            );
+            assert!(text.contains(" changed, "), "{text}");
             assert_eq!(same, 0, "{text}");
         }
     }
