@@ -25,7 +25,27 @@ pub struct ObjectKey {
     pub name: String,
 }
 
+/// What makes two objects the same object: the key without its version, as the API server
+/// and `diff` see it (moving a HorizontalPodAutoscaler to `autoscaling/v2` keeps the object).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Identity<'a> {
+    group: &'a str,
+    kind: &'a str,
+    namespace: Option<&'a str>,
+    name: &'a str,
+}
+
 impl ObjectKey {
+    /// The object's identity: its key without the version.
+    pub fn identity(&self) -> Identity<'_> {
+        Identity {
+            group: &self.group,
+            kind: &self.kind,
+            namespace: self.namespace.as_deref(),
+            name: &self.name,
+        }
+    }
+
     /// A key from an `apiVersion` string (`group/version` or `version`), kind, namespace and name.
     pub fn new(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Self {
         let (group, version) = split_api_version(api_version);

@@ -14,7 +14,7 @@ use crate::hash::content_hash;
 use crate::karpenter::NodePool;
 use crate::karpenter::nodepools;
 use crate::karpenter::schedule::{self, Mode, WorkerPod};
-use crate::key::ObjectKey;
+use crate::key::{Identity, ObjectKey};
 use crate::load::Document;
 use crate::profile::{Engine, Profile};
 use crate::validate;
@@ -139,9 +139,11 @@ pub struct RenderedPair {
 /// Renders two inputs with the same options. A workload's family depends only on its own
 /// object and on what every family shares (the options, the InfraRules and the
 /// passed-through objects). So when those are equal on both sides, a workload whose decoded
-/// object is equal on both sides has an equal family: it is built once, to count its objects
-/// and check its worker, and left out of both renders. Each side keeps its own diagnostics;
-/// a family whose expansion reports anything is rendered on both sides as usual.
+/// object is equal on both sides has an equal family: it is built once, on the old side, and
+/// left out of both renders, its worker checked on each. Each side keeps its own
+/// diagnostics. A family whose expansion reports anything is rendered on both sides as usual,
+/// and nothing is left out when a side has an error or when a left-out object shares its
+/// identity with another: the renders are then whole, as [`render`] makes them.
 pub fn render_pair(
     old: (Vec<Document>, Vec<Diagnostic>),
     new: (Vec<Document>, Vec<Diagnostic>),
@@ -152,18 +154,40 @@ pub fn render_pair(
         || Checked::new(new.0, new.1, options),
     );
     let equal = equal_workloads(&old, &new);
-    let (old, left_out) = old.expand(options, Emitted::from, &equal, Vec::new());
-    let left: HashMap<&ObjectKey, &LeftOut> = left_out.iter().map(|l| (&l.key, l)).collect();
+    let (mut old, left_out) = old.expand(options, Emitted::from, &equal, Vec::new());
+    let left: HashMap<&ObjectKey, &LeftOut<Emitted>> =
+        left_out.iter().map(|l| (&l.key, l)).collect();
     let mut reused = Vec::new();
     take_left_out(&mut new.inputs.pipelines, &left, &mut reused);
     take_left_out(&mut new.inputs.functions, &left, &mut reused);
-    let (new, _) = new.expand(options, Emitted::from, &HashSet::new(), reused);
-    let same = if old.has_errors() || new.has_errors() {
-        0
-    } else {
-        left_out.iter().map(|l| l.objects).sum()
-    };
+    let (mut new, _) = new.expand(options, Emitted::from, &HashSet::new(), reused);
+    let left_objects = || left_out.iter().flat_map(|l| &l.objects);
+    // Two objects of one identity on a side are the comparison's to report, and an error is
+    // the caller's: either way, both sides go back to whole.
+    let whole = old.has_errors()
+        || new.has_errors()
+        || clashes(&old.objects, &left_out)
+        || clashes(&new.objects, &left_out);
+    if whole {
+        for side in [&mut old, &mut new] {
+            if !side.has_errors() {
+                side.objects.extend(left_objects().cloned());
+                emit::sort(&mut side.objects);
+            }
+        }
+        return RenderedPair { old, new, same: 0 };
+    }
+    let same = left_objects().count();
     RenderedPair { old, new, same }
+}
+
+/// Whether an object of a `left` family has the identity of another object of `left` or of
+/// `objects`.
+fn clashes(objects: &[Emitted], left: &[LeftOut<Emitted>]) -> bool {
+    let mut seen: HashSet<Identity<'_>> = objects.iter().map(|o| o.key.identity()).collect();
+    left.iter()
+        .flat_map(|l| &l.objects)
+        .any(|o| !seen.insert(o.key.identity()))
 }
 
 /// The workloads of `new` that have an equal family on `old`: none when either side has
@@ -209,7 +233,7 @@ fn equal_objects<T: PartialEq>(
 /// this side's positions for the schedulability check.
 fn take_left_out<T>(
     workloads: &mut Vec<Sourced<T>>,
-    left: &HashMap<&ObjectKey, &LeftOut>,
+    left: &HashMap<&ObjectKey, &LeftOut<Emitted>>,
     workers: &mut Vec<WorkerPod>,
 ) {
     workloads.retain(|w| {
@@ -278,7 +302,7 @@ impl Checked {
         write: F,
         leave_out: &HashSet<ObjectKey>,
         reused: Vec<WorkerPod>,
-    ) -> (Rendered<T>, Vec<LeftOut>)
+    ) -> (Rendered<T>, Vec<LeftOut<T>>)
     where
         T: Keyed + Send,
         F: Fn(Object) -> T + Sync,
@@ -455,12 +479,14 @@ data: {a: b}
                 unified: Some(3),
                 ..DiffOptions::default()
             };
-            let mut report = diff::diff_items(
+            let mut report = match diff::diff_items(
                 &read::rendered(old, "old.yaml"),
                 &read::rendered(new, "new.yaml"),
                 &options,
-            )
-            .unwrap();
+            ) {
+                Ok(report) => report,
+                Err(err) => return format!("error: {err}"),
+            };
             report.unchanged += same;
             let options = text::TextOptions {
                 context: 3,
@@ -576,6 +602,53 @@ data: {a: b}
         assert!(
             diagnostics[1].starts_with("new.yaml:27:3: warning[W600]"),
             "{diagnostics:?}"
+        );
+    }
+
+    #[test]
+    fn a_left_out_object_that_shares_its_identity_leaves_nothing_out() {
+        // A Pipeline and a Function named q both make Deployment/shop/q-worker: the comparison
+        // reports the clash, as it does for two whole renders.
+        let function = "apiVersion: hevlayer.com/v1alpha1\nkind: Function\nmetadata: {name: q, namespace: shop}\nspec:\n  targetNamespaces: [t]\n  inputs: [id]\n  version: v1\n  triggers: [write]\n  worker: {image: f:1}\n  scaling: {replicas: {max: 2}}\n";
+        let old = stream(&[
+            &pipeline("p", "w:1", ""),
+            &pipeline("q", "w:1", ""),
+            function,
+        ]);
+        let new = stream(&[
+            &pipeline("p", "w:2", ""),
+            &pipeline("q", "w:1", ""),
+            function,
+        ]);
+        let (text, diagnostics, same) = both_ways(&old, &new, &RenderOptions::default());
+        assert_eq!(diagnostics, Vec::<String>::new());
+        assert_eq!(same, 0);
+        assert_eq!(
+            text,
+            "error: the old side holds Deployment/shop/q-worker twice"
+        );
+    }
+
+    #[test]
+    fn a_warning_made_an_error_by_strict_leaves_nothing_out() {
+        // q's unschedulable worker is a warning, which --strict makes an error on both sides.
+        let pinned = "    podSpec: {nodeSelector: {disktype: ssd}}\n";
+        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", pinned)]);
+        let new = stream(&[&pipeline("p", "w:2", ""), &pipeline("q", "w:1", pinned)]);
+        let options = RenderOptions {
+            strict: true,
+            ..RenderOptions::default()
+        };
+        let (text, diagnostics, same) = both_ways(&old, &new, &options);
+        assert_eq!(same, 0);
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+        assert!(
+            diagnostics.iter().all(|d| d.contains(": error[W600]")),
+            "{diagnostics:?}"
+        );
+        assert!(
+            text.starts_with("0 added, 0 removed, 0 changed, 0 unchanged\n"),
+            "{text}"
         );
     }
 

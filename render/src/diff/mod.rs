@@ -46,7 +46,7 @@ use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::emit::{self, Object};
-use crate::key::ObjectKey;
+use crate::key::{Identity, ObjectKey};
 
 pub use fields::{FieldChange, Step};
 pub use group::Group;
@@ -238,26 +238,6 @@ impl Report {
     }
 }
 
-/// What objects are matched on: the key without its version.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct MatchKey<'a> {
-    group: &'a str,
-    kind: &'a str,
-    namespace: Option<&'a str>,
-    name: &'a str,
-}
-
-impl<'a> MatchKey<'a> {
-    fn of(key: &'a ObjectKey) -> Self {
-        MatchKey {
-            group: &key.group,
-            kind: &key.kind,
-            namespace: key.namespace.as_deref(),
-            name: &key.name,
-        }
-    }
-}
-
 /// An object of one side, however it was read.
 trait Compared: Sync {
     fn key(&self) -> &ObjectKey;
@@ -320,10 +300,10 @@ impl Compared for Item {
 }
 
 /// Indexes one side by match key, refusing duplicates.
-fn index<T: Compared>(objects: &[T], side: Side) -> Result<HashMap<MatchKey<'_>, usize>> {
+fn index<T: Compared>(objects: &[T], side: Side) -> Result<HashMap<Identity<'_>, usize>> {
     let mut by_key = HashMap::with_capacity(objects.len());
     for (i, object) in objects.iter().enumerate() {
-        if by_key.insert(MatchKey::of(object.key()), i).is_some() {
+        if by_key.insert(object.key().identity(), i).is_some() {
             return Err(Error::DuplicateObject {
                 side,
                 object: object.key().display_ref(),
@@ -360,13 +340,13 @@ fn compare<T: Compared>(old: &[T], new: &[T], options: &DiffOptions) -> Result<R
     let new_index = index(new, Side::New)?;
     let mut pairs = Vec::with_capacity(new.len() + old.len() / 16);
     for (i, object) in new.iter().enumerate() {
-        match old_index.get(&MatchKey::of(object.key())) {
+        match old_index.get(&object.key().identity()) {
             Some(&o) => pairs.push(Pair::Both(o, i)),
             None => pairs.push(Pair::Added(i)),
         }
     }
     for (o, object) in old.iter().enumerate() {
-        if !new_index.contains_key(&MatchKey::of(object.key())) {
+        if !new_index.contains_key(&object.key().identity()) {
             pairs.push(Pair::Removed(o));
         }
     }

@@ -31,9 +31,10 @@ pub(super) fn hunks_of(old: Option<&Value>, new: Option<&Value>, context: usize)
 ///
 /// The lines both texts start and end with, beyond `context` lines of the first and last
 /// difference, cannot show, so only the rest is diffed and the hunk headers are moved back
-/// by the lines left out: the same hunks, without hashing every line of a large object
-/// whose change is one line. As in git, lines both texts start or end with are never taken
-/// as moved.
+/// by the lines left out; a large object whose change is one line no longer has every line
+/// hashed. As in git, lines both texts start or end with are never taken as moved, so a
+/// line repeated there and next to the change may pair otherwise than in a diff of the
+/// whole texts: the same change, shown a little differently.
 pub(super) fn hunks_of_text(old: &str, new: &str, context: usize) -> String {
     let Some((skip, old, new)) = middle(old, new, context) else {
         return diff_lines(old, new, context);

@@ -46,18 +46,18 @@ pub struct Expanded<T = Object> {
     pub workers: Vec<WorkerPod>,
     /// The NodePools in the output: rendered ones and those passed through from the input.
     pub node_pools: Vec<NodePool>,
-    /// The workloads whose families were built but left out of `objects` ([`expand_leaving_out`]).
-    pub left_out: Vec<LeftOut>,
+    /// The families kept out of `objects` ([`expand_leaving_out`]).
+    pub left_out: Vec<LeftOut<T>>,
 }
 
-/// A workload whose family was built but not handed to `finish`.
+/// A workload's family kept out of [`Expanded::objects`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct LeftOut {
+pub struct LeftOut<T = Object> {
     /// The workload CR.
     pub key: ObjectKey,
-    /// How many objects its family has, the CR included.
-    pub objects: usize,
-    /// Its worker pod; already in [`Expanded::workers`].
+    /// Its family as `finish` left it: its children, then its CR.
+    pub objects: Vec<T>,
+    /// Its worker pod; also in [`Expanded::workers`].
     pub worker: Option<WorkerPod>,
 }
 
@@ -80,8 +80,8 @@ where
 }
 
 /// [`expand_with`], except that the family of a workload in `leave_out` whose expansion found
-/// nothing wrong is not handed to `finish`: it is counted in [`Expanded::left_out`]. For a
-/// caller that holds an equal family already, so linking and writing it again would be waste.
+/// nothing wrong goes to [`Expanded::left_out`] instead of [`Expanded::objects`]: for a caller
+/// that knows the other side of a comparison has an equal family.
 pub fn expand_leaving_out<T, F>(
     mut inputs: Inputs,
     profile: &Profile,
@@ -273,11 +273,11 @@ struct Built<T> {
     objects: Vec<T>,
     diagnostics: Vec<Diagnostic>,
     worker: Option<WorkerPod>,
-    left_out: Option<LeftOut>,
+    left_out: Option<LeftOut<T>>,
 }
 
-/// One workload's family (its children, then its CR) handed to `finish`, or left out (see
-/// [`expand_leaving_out`]); with the problems found and its worker pod.
+/// One workload's family (its children, then its CR) handed to `finish`, and kept apart when
+/// left out (see [`expand_leaving_out`]); with the problems found and its worker pod.
 fn family<S: Serialize, T, F>(
     src: &Sourced<S>,
     w: &Workload<'_>,
@@ -296,7 +296,7 @@ where
         return Built {
             left_out: Some(LeftOut {
                 key: src.key.clone(),
-                objects: objects.len(),
+                objects: finish(objects),
                 worker: worker.clone(),
             }),
             objects: Vec::new(),
