@@ -288,10 +288,11 @@ fn provenance_findings(
     let hashes: Vec<(String, String)> = on_disk
         .par_iter()
         .map(|(path, bytes)| {
-            let known = same
-                .contains(path)
-                .then(|| fresh.files.get(path.as_str()).cloned())
-                .flatten();
+            let known = fresh
+                .files
+                .get(path.as_str())
+                .filter(|_| same.contains(path))
+                .cloned();
             let hash = known.unwrap_or_else(|| file_hash(&String::from_utf8_lossy(bytes)));
             ((*path).clone(), hash)
         })
@@ -330,7 +331,6 @@ fn provenance_findings(
     findings
 }
 
-/// The files that a fresh render would add, change or delete, in path order.
 /// The committed files that hold the very bytes a render would write: compared once, on
 /// every core, for all that follows.
 fn same_files(
@@ -344,6 +344,7 @@ fn same_files(
         .collect()
 }
 
+/// The files that a fresh render would add, change or delete, in path order.
 fn compare_files(
     expected: &[(String, String)],
     on_disk: &BTreeMap<String, Vec<u8>>,

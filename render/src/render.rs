@@ -190,14 +190,11 @@ fn clashes(objects: &[Emitted], left: &[LeftOut<Emitted>]) -> bool {
         .any(|o| !seen.insert(o.key.identity()))
 }
 
-/// The workloads of `new` that have an equal family on `old`: none when either side has
-/// errors, or when what every family shares differs.
+/// The workloads of `new` that have an equal family on `old`: none when what every family
+/// shares differs. (A side with an error is put back whole by [`render_pair`].)
 fn equal_workloads(old: &Checked, new: &Checked) -> HashSet<ObjectKey> {
     let (a, b) = (&old.inputs, &new.inputs);
-    let errors = |c: &Checked| c.diagnostics.iter().any(Diagnostic::is_error);
-    if errors(old)
-        || errors(new)
-        || !same_objects(&a.infra_rules, &b.infra_rules)
+    if !same_objects(&a.infra_rules, &b.infra_rules)
         || !same_objects(&a.pass_through, &b.pass_through)
     {
         return HashSet::new();
@@ -558,17 +555,26 @@ data: {a: b}
         }
     }
 
+    /// A worker `podSpec` that fits neither of the chart's default NodePools.
+    const PINNED: &str = "    podSpec: {nodeSelector: {disktype: ssd}}\n";
+
+    /// [`both_ways`] on an unchanged Pipeline q (with `extra` in its `worker:`) that a new
+    /// Pipeline r pushes down the new side, beside a changed p.
+    fn q_moved_down(extra: &str, options: &RenderOptions) -> (String, Vec<String>, usize) {
+        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", extra)]);
+        let new = stream(&[
+            &pipeline("p", "w:2", ""),
+            &pipeline("r", "w:1", ""),
+            &pipeline("q", "w:1", extra),
+        ]);
+        both_ways(&old, &new, options)
+    }
+
     #[test]
     fn a_family_whose_expansion_reports_something_is_rendered_on_both_sides() {
         // Its warning names each side's file and line.
         let relaxed = "    podSpec: {hostNetwork: true}\n";
-        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", relaxed)]);
-        let new = stream(&[
-            &pipeline("p", "w:2", ""),
-            &pipeline("r", "w:1", ""),
-            &pipeline("q", "w:1", relaxed),
-        ]);
-        let (_, diagnostics, same) = both_ways(&old, &new, &RenderOptions::default());
+        let (_, diagnostics, same) = q_moved_down(relaxed, &RenderOptions::default());
         assert_eq!(same, 0, "{diagnostics:?}");
         assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
         assert!(
@@ -585,14 +591,7 @@ data: {a: b}
     fn a_left_out_worker_is_checked_where_its_workload_stands_on_its_side() {
         // q's worker fits neither default pool: a warning on each side, at q's own line,
         // though q's family is left out.
-        let pinned = "    podSpec: {nodeSelector: {disktype: ssd}}\n";
-        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", pinned)]);
-        let new = stream(&[
-            &pipeline("p", "w:2", ""),
-            &pipeline("r", "w:1", ""),
-            &pipeline("q", "w:1", pinned),
-        ]);
-        let (_, diagnostics, same) = both_ways(&old, &new, &RenderOptions::default());
+        let (_, diagnostics, same) = q_moved_down(PINNED, &RenderOptions::default());
         assert_eq!(same, 2, "{diagnostics:?}");
         assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
         assert!(
@@ -632,14 +631,11 @@ data: {a: b}
     #[test]
     fn a_warning_made_an_error_by_strict_leaves_nothing_out() {
         // q's unschedulable worker is a warning, which --strict makes an error on both sides.
-        let pinned = "    podSpec: {nodeSelector: {disktype: ssd}}\n";
-        let old = stream(&[&pipeline("p", "w:1", ""), &pipeline("q", "w:1", pinned)]);
-        let new = stream(&[&pipeline("p", "w:2", ""), &pipeline("q", "w:1", pinned)]);
         let options = RenderOptions {
             strict: true,
             ..RenderOptions::default()
         };
-        let (text, diagnostics, same) = both_ways(&old, &new, &options);
+        let (text, diagnostics, same) = q_moved_down(PINNED, &options);
         assert_eq!(same, 0);
         assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
         assert!(

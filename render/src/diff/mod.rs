@@ -415,21 +415,21 @@ fn compare_pair<T: Compared>(
     }
     let (mut old_value, mut new_value) = (old_value.into_owned(), new_value.into_owned());
     prepare_pair(key, &mut old_value, &mut new_value, options);
-    // Texts that render wrote in this run are the writer's output already: when nothing is
-    // dropped or redacted, their diff is the diff of the objects as written.
-    let as_written = match (before.canonical_text(), after.canonical_text()) {
-        (Some(a), Some(b))
-            if !redact::is_secret(key)
-                && !options.ignore.iter().any(|r| r.applies_to(&key.kind)) =>
-        {
-            Some((a, b))
-        }
-        _ => None,
-    };
-    let hunks = options.unified.map(|context| match as_written {
-        Some((a, b)) => unified::hunks_of_text(a, b, context),
-        None => unified::hunks_of(Some(&old_value), Some(&new_value), context),
-    });
+    // Texts that are the writer's own are its output already: when nothing is dropped or
+    // redacted, their diff is the diff of the objects as written. (Asked only for a unified
+    // diff: a recorded text is hashed to know.)
+    let hunks =
+        options.unified.map(
+            |context| match (before.canonical_text(), after.canonical_text()) {
+                (Some(a), Some(b))
+                    if !redact::is_secret(key)
+                        && !options.ignore.iter().any(|r| r.applies_to(&key.kind)) =>
+                {
+                    unified::hunks_of_text(a, b, context)
+                }
+                _ => unified::hunks_of(Some(&old_value), Some(&new_value), context),
+            },
+        );
     Ok(Some(Change {
         kind: ChangeKind::Changed,
         key: key.clone(),
@@ -456,8 +456,9 @@ fn compare_texts<T: Compared>(
     if redact::is_secret(key) || options.ignore.iter().any(|r| r.applies_to(&key.kind)) {
         return None;
     }
-    let written = before.canonical_text().is_some() && after.canonical_text().is_some();
-    if options.unified.is_some() && !written {
+    // A recorded text is hashed to know whether it is the writer's own: only for a unified diff.
+    let written = || before.canonical_text().is_some() && after.canonical_text().is_some();
+    if options.unified.is_some() && !written() {
         return None;
     }
     let fields = entries::changes(old, new)?;

@@ -47,10 +47,9 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         DiffFormat::Json => Format::Json,
         DiffFormat::Text | DiffFormat::Markdown => Format::Text,
     };
-    // Objects known equal without comparing them: with --render, the families of workloads
-    // that are equal on both sides (render::render_pair).
-    let mut unchanged = 0;
-    let (old_items, new_items, diagnostics) = if render_first {
+    // `unchanged`: objects known equal without comparing them; with --render, the families
+    // of workloads that are equal on both sides (render::render_pair).
+    let (old_items, new_items, diagnostics, unchanged) = if render_first {
         let input = InputArgs {
             rendering,
             format: diagnostics_format,
@@ -67,18 +66,16 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
                 return Ok(exit::invalid());
             }
         };
-        let limits = input.limits();
-        let (old_items, new_items, diagnostics, same) =
-            rendered_sides(&old, &new, &options, &limits);
-        unchanged = same;
-        (old_items, new_items, diagnostics)
+        rendered_sides(&old, &new, &options, &input.limits())
     } else {
         let limits = Limits {
             max_file_bytes: max_file_size.unwrap_or(u64::MAX),
             load_restrictor,
             ..Limits::default()
         };
-        both_sides(&old, &new, |side| loaded_side(side, &limits))
+        let (old_items, new_items, diagnostics) =
+            both_sides(&old, &new, |side| loaded_side(side, &limits));
+        (old_items, new_items, diagnostics, 0)
     };
     // Both sides are read before deciding, so every problem shows in one run.
     if !diagnostics.is_empty() {
