@@ -6,9 +6,11 @@
 //! whose names start with `.` are not compared, like the loader skips them.
 //!
 //! Pure: the files a render would write and the tree's contents in, a [`Report`] out; the
-//! binary reads the tree, renders, and prints. [`prepare`] reads the committed objects (its
+//! binary renders, reads the tree against the render (a file with the render's bytes is not
+//! kept: [`Committed::AsRendered`]), and prints. [`prepare`] reads the committed objects (its
 //! diagnostics decide whether there is anything to compare), then [`Prepared::compare`]
-//! makes the report.
+//! makes the report. When every file is as rendered and the record is the render's own, no
+//! object is read back: the render's objects are counted.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -20,7 +22,7 @@ use rayon::prelude::*;
 use crate::diagnostic::Diagnostic;
 use crate::diff::{self, DiffOptions, Item, read};
 use crate::emit::provenance::{FILE, Provenance, file_hash};
-use crate::load::{self, walk};
+use crate::load::{self, scan, walk};
 use crate::shell::quote;
 
 /// The most stale files a report lists by name.
@@ -31,10 +33,20 @@ const LISTED_FILES: usize = 20;
 pub struct Tree {
     /// Whether the directory exists at all.
     pub exists: bool,
-    /// Every file under it but dot-entries: path relative to the tree with `/`, and bytes.
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// Every file under it but dot-entries: path relative to the tree with `/`, and contents.
+    pub files: BTreeMap<String, Committed>,
     /// The text of its provenance record ([`FILE`]); `None` when it cannot be read.
     pub record: Option<String>,
+}
+
+/// A committed file, as read against the render.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Committed {
+    /// The very bytes a render writes at its path: compared as it was read, and not kept.
+    /// Nearly every file of a large tree is one.
+    AsRendered,
+    /// Its bytes.
+    Bytes(Vec<u8>),
 }
 
 /// How a committed file differs from the one a render would write.
@@ -65,11 +77,23 @@ pub struct Prepared {
     pub diagnostics: Vec<Diagnostic>,
     name: String,
     exists: bool,
-    committed: Vec<Item>,
-    expected: Vec<Item>,
+    objects: Objects,
     unreadable_render: Vec<Diagnostic>,
     stale_files: Vec<(String, FileState)>,
     provenance: Vec<String>,
+}
+
+/// The objects of both sides: read only when some file differs.
+#[derive(Debug)]
+enum Objects {
+    /// Every file holds the bytes a render writes, and nothing else is there: the render's
+    /// objects are counted, not read.
+    AsRendered(usize),
+    /// Both sides' objects, to compare.
+    Read {
+        committed: Vec<Item>,
+        expected: Vec<Item>,
+    },
 }
 
 /// The outcome of a check.
@@ -104,6 +128,7 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
     // The provenance record is last; it is a dot file, which the tree leaves out.
     let record = expected.pop().map(|(_, text)| text).unwrap_or_default();
     let same = same_files(&expected, &on_disk);
+    let every_file_as_rendered = same.len() == expected.len() && same.len() == on_disk.len();
     let (mut stale_files, provenance) = rayon::join(
         || compare_files(&expected, &on_disk, &same),
         || {
@@ -112,12 +137,30 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
                 committed_record.as_deref(),
                 &record,
                 &same,
+                every_file_as_rendered,
                 &on_disk,
             )
         },
     );
     if exists && !provenance.is_empty() && !stale_files.iter().any(|(p, _)| p == FILE) {
         stale_files.push((FILE.to_string(), FileState::Changed));
+    }
+    if exists && stale_files.is_empty() {
+        // Up to date: the render's own files need not be read back to say so.
+        let objects = expected
+            .par_iter()
+            .filter(|(path, _)| is_object_file(path))
+            .map(|(_, text)| scan::split(text).len())
+            .sum();
+        return Prepared {
+            diagnostics: Vec::new(),
+            name: dir.display().to_string(),
+            exists,
+            objects: Objects::AsRendered(objects),
+            unreadable_render: Vec::new(),
+            stale_files,
+            provenance,
+        };
     }
     // Compare like with like: the objects of the files a render would write (Flux
     // Kustomizations included) against the objects committed.
@@ -143,8 +186,10 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
         diagnostics,
         name: dir.display().to_string(),
         exists,
-        committed,
-        expected: expected_by_file.into_iter().flatten().collect(),
+        objects: Objects::Read {
+            committed,
+            expected: expected_by_file.into_iter().flatten().collect(),
+        },
         unreadable_render,
         stale_files,
         provenance,
@@ -154,16 +199,31 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
 impl Prepared {
     /// Compares the committed objects with the rendered ones.
     pub fn compare(self) -> Result<Report, diff::Error> {
-        let diff = diff::diff_items(&self.committed, &self.expected, &DiffOptions::default())?;
+        let (objects, diff, items) = match self.objects {
+            Objects::AsRendered(objects) => {
+                let diff = diff::Report {
+                    unchanged: objects,
+                    ..diff::Report::default()
+                };
+                (objects, diff, (Vec::new(), Vec::new()))
+            }
+            Objects::Read {
+                committed,
+                expected,
+            } => {
+                let diff = diff::diff_items(&committed, &expected, &DiffOptions::default())?;
+                (expected.len(), diff, (committed, expected))
+            }
+        };
         Ok(Report {
             name: self.name,
             exists: self.exists,
-            objects: self.expected.len(),
+            objects,
             diff,
             stale_files: self.stale_files,
             provenance: self.provenance,
             diagnostics: self.unreadable_render,
-            items: (self.committed, self.expected),
+            items,
         })
     }
 }
@@ -215,7 +275,7 @@ fn is_object_file(path: &str) -> bool {
 /// `known` gives the objects of a file that holds the very bytes a render would write.
 fn committed_items(
     dir: &Path,
-    on_disk: BTreeMap<String, Vec<u8>>,
+    on_disk: BTreeMap<String, Committed>,
     known: impl Fn(&str) -> Option<Vec<Item>> + Sync,
 ) -> (Vec<Item>, Vec<Diagnostic>) {
     /// One file, sorted out on any core.
@@ -224,24 +284,29 @@ fn committed_items(
         Text(read::File),
         Unreadable(Vec<Diagnostic>),
     }
-    let files: Vec<(String, Vec<u8>)> = on_disk
+    let files: Vec<(String, Committed)> = on_disk
         .into_iter()
         .filter(|(path, _)| is_object_file(path))
         .collect();
     let sorted: Vec<Sorted> = files
         .into_par_iter()
-        .map(|(path, bytes)| {
+        .filter_map(|(path, file)| {
             if let Some(found) = known(&path) {
-                return Sorted::Known(found);
+                return Some(Sorted::Known(found));
             }
+            // A file read as rendered is known; only a file a render would not write lacks
+            // its objects, and such a file is kept as bytes.
+            let Committed::Bytes(bytes) = file else {
+                return None;
+            };
             let name = load::display(&dir.join(&path));
-            match String::from_utf8(bytes) {
+            Some(match String::from_utf8(bytes) {
                 Ok(text) => Sorted::Text((Arc::from(name), Arc::new(text))),
                 // The loader's own message, with the position of the first bad byte.
                 Err(err) => Sorted::Unreadable(
                     load::load_bytes(&name, err.as_bytes(), &read::document_limits()).diagnostics,
                 ),
-            }
+            })
         })
         .collect();
     let mut diagnostics = Vec::new();
@@ -262,12 +327,14 @@ fn committed_items(
 
 /// What the committed provenance record (`committed`) says about the tree: hand edits, and
 /// inputs or options that changed since it was rendered. Empty when it matches `expected`.
+/// `as_rendered`: every file, and no other, holds the bytes a render writes.
 fn provenance_findings(
     exists: bool,
     committed: Option<&str>,
     expected: &str,
     same: &HashSet<String>,
-    on_disk: &BTreeMap<String, Vec<u8>>,
+    as_rendered: bool,
+    on_disk: &BTreeMap<String, Committed>,
 ) -> Vec<String> {
     let Some(text) = committed else {
         return if exists {
@@ -278,6 +345,10 @@ fn provenance_findings(
             Vec::new()
         };
     };
+    // The same record over the same files says nothing new: no need to read it.
+    if as_rendered && text == expected {
+        return Vec::new();
+    }
     let (Ok(recorded), Ok(fresh)) =
         rayon::join(|| Provenance::parse(text), || Provenance::parse(expected))
     else {
@@ -287,14 +358,13 @@ fn provenance_findings(
     // the others are hashed.
     let hashes: Vec<(String, String)> = on_disk
         .par_iter()
-        .map(|(path, bytes)| {
-            let known = fresh
-                .files
-                .get(path.as_str())
-                .filter(|_| same.contains(path))
-                .cloned();
-            let hash = known.unwrap_or_else(|| file_hash(&String::from_utf8_lossy(bytes)));
-            ((*path).clone(), hash)
+        .filter_map(|(path, file)| {
+            let hash = match (file, fresh.files.get(path.as_str())) {
+                (_, Some(hash)) if same.contains(path) => hash.clone(),
+                (Committed::Bytes(bytes), _) => file_hash(&String::from_utf8_lossy(bytes)),
+                (Committed::AsRendered, _) => return None,
+            };
+            Some((path.clone(), hash))
         })
         .collect();
     let mut findings = recorded.hand_edits(&hashes.into_iter().collect());
@@ -335,11 +405,15 @@ fn provenance_findings(
 /// every core, for all that follows.
 fn same_files(
     expected: &[(String, String)],
-    on_disk: &BTreeMap<String, Vec<u8>>,
+    on_disk: &BTreeMap<String, Committed>,
 ) -> HashSet<String> {
     expected
         .par_iter()
-        .filter(|(path, text)| on_disk.get(path).is_some_and(|b| b == text.as_bytes()))
+        .filter(|(path, text)| match on_disk.get(path) {
+            Some(Committed::AsRendered) => true,
+            Some(Committed::Bytes(bytes)) => bytes == text.as_bytes(),
+            None => false,
+        })
         .map(|(path, _)| path.clone())
         .collect()
 }
@@ -347,7 +421,7 @@ fn same_files(
 /// The files that a fresh render would add, change or delete, in path order.
 fn compare_files(
     expected: &[(String, String)],
-    on_disk: &BTreeMap<String, Vec<u8>>,
+    on_disk: &BTreeMap<String, Committed>,
     same: &HashSet<String>,
 ) -> Vec<(String, FileState)> {
     let mut stale = BTreeMap::new();
@@ -401,7 +475,8 @@ mod tests {
             if path == FILE {
                 tree.record = Some(text.clone());
             } else {
-                tree.files.insert(path.clone(), text.clone().into_bytes());
+                tree.files
+                    .insert(path.clone(), Committed::Bytes(text.clone().into_bytes()));
             }
         }
         tree
@@ -421,6 +496,76 @@ mod tests {
         assert_eq!(
             check(files.clone(), committed(&files)),
             "out is up to date (1 objects)\n"
+        );
+    }
+
+    /// A tree as the binary reads it against `files`: every file the same is not kept.
+    fn read_as_rendered(files: &[(String, String)]) -> Tree {
+        let mut tree = committed(files);
+        for file in tree.files.values_mut() {
+            *file = Committed::AsRendered;
+        }
+        tree
+    }
+
+    #[test]
+    fn a_tree_read_as_rendered_is_up_to_date_without_reading_its_objects() {
+        let files = rendered(&format!(
+            "{}---\n{}",
+            config_map("v"),
+            config_map("v").replace("settings", "other")
+        ));
+        let report = prepare(Path::new("out"), files.clone(), read_as_rendered(&files))
+            .compare()
+            .unwrap();
+        assert_eq!(
+            report.text("layer-render --out out in.yaml"),
+            "out is up to date (2 objects)\n"
+        );
+        assert_eq!(report.diff.unchanged, 2);
+        assert_eq!(report.items, (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn files_as_rendered_under_another_record_are_out_of_date() {
+        let files = rendered(&config_map("v"));
+        let mut tree = read_as_rendered(&files);
+        let record = tree.record.take().unwrap();
+        let digest = Provenance::parse(&record).unwrap().input_digest;
+        tree.record = Some(record.replace(&digest, "0000000000000000"));
+        assert_eq!(
+            check(files, tree),
+            "out is out of date: 0 added, 0 removed, 0 changed, 1 unchanged\n  \
+             the inputs changed since the last render\n\
+             1 file(s) differ:\n  \
+             changed  .layer-render.json\n\
+             Regenerate it with:\n  layer-render --out out in.yaml\n"
+        );
+    }
+
+    #[test]
+    fn only_the_files_that_differ_are_read_back() {
+        let other = |value: &str| config_map(value).replace("settings", "other");
+        let before = rendered(&format!("{}---\n{}", config_map("v"), other("v")));
+        let after = rendered(&format!("{}---\n{}", config_map("v"), other("w")));
+        // `settings` is read as rendered; `other` is kept as the bytes of the old render.
+        let mut tree = committed(&before);
+        let same = "shop/v1_ConfigMap_settings.yaml";
+        assert!(
+            after
+                .iter()
+                .any(|(p, t)| p == same && before.iter().any(|b| b.0 == *p && b.1 == *t))
+        );
+        tree.files.insert(same.to_string(), Committed::AsRendered);
+        assert_eq!(
+            check(after, tree),
+            "out is out of date: 0 added, 0 removed, 1 changed, 1 unchanged\n\
+             ~ ConfigMap/shop/other\n    data.k: \"v\" → \"w\"\n  \
+             the inputs changed since the last render\n\
+             2 file(s) differ:\n  \
+             changed  shop/v1_ConfigMap_other.yaml\n  \
+             changed  .layer-render.json\n\
+             Regenerate it with:\n  layer-render --out out in.yaml\n"
         );
     }
 
@@ -495,7 +640,7 @@ mod tests {
         let mut tree = committed(&files);
         for i in 0..25 {
             tree.files
-                .insert(format!("notes-{i:02}.txt"), b"x".to_vec());
+                .insert(format!("notes-{i:02}.txt"), Committed::Bytes(b"x".to_vec()));
         }
         let text = check(files, tree);
         let listed: Vec<&str> = text.lines().filter(|l| l.starts_with("  extra ")).collect();
@@ -513,8 +658,10 @@ mod tests {
     fn a_committed_file_that_is_not_utf8_is_a_diagnostic_with_its_path() {
         let files = rendered(&config_map("v"));
         let mut tree = committed(&files);
-        tree.files
-            .insert("shop/bad.yaml".into(), b"a: \xff\n".to_vec());
+        tree.files.insert(
+            "shop/bad.yaml".into(),
+            Committed::Bytes(b"a: \xff\n".to_vec()),
+        );
         let prepared = prepare(Path::new("out"), files, tree);
         let messages: Vec<String> = prepared.diagnostics.iter().map(|d| d.to_string()).collect();
         assert_eq!(messages.len(), 1, "{messages:?}");
@@ -532,14 +679,20 @@ mod tests {
             ("b.yaml".to_string(), "b\n".to_string()),
             ("c.yaml".to_string(), "c\n".to_string()),
         ];
-        let on_disk: BTreeMap<String, Vec<u8>> = [
-            ("a.yaml".to_string(), b"a\n".to_vec()),
-            ("b.yaml".to_string(), b"B\n".to_vec()),
-            ("notes.txt".to_string(), b"x".to_vec()),
+        let on_disk: BTreeMap<String, Committed> = [
+            ("a.yaml".to_string(), Committed::Bytes(b"a\n".to_vec())),
+            ("b.yaml".to_string(), Committed::Bytes(b"B\n".to_vec())),
+            ("c2.yaml".to_string(), Committed::AsRendered),
+            ("notes.txt".to_string(), Committed::Bytes(b"x".to_vec())),
         ]
         .into();
+        let mut expected = expected;
+        expected.push(("c2.yaml".to_string(), "c2\n".to_string()));
         let same = same_files(&expected, &on_disk);
-        assert_eq!(same, HashSet::from(["a.yaml".to_string()]));
+        assert_eq!(
+            same,
+            HashSet::from(["a.yaml".to_string(), "c2.yaml".to_string()])
+        );
         assert_eq!(
             compare_files(&expected, &on_disk, &same),
             [

@@ -4,14 +4,16 @@
 //! default action would, reads the committed tree, and lets [`layer_render::check`] compare
 //! the two; exit 1 prints the command that regenerates the directory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
 
-use layer_render::check::{self, Tree};
+use layer_render::check::{self, Committed, Tree};
 use layer_render::diagnostic::{Code, Diagnostic};
 use layer_render::diff;
 use layer_render::emit::provenance::{self, Provenance};
@@ -46,29 +48,26 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     if exists && !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
-    // The committed tree is read while the inputs render: the two are independent.
-    let (rendered, input_digest, (on_disk, unreadable)) = std::thread::scope(|scope| {
-        let committed = scope.spawn(|| {
-            if exists {
-                read_tree(&dir, limits.load_restrictor)
-            } else {
-                (BTreeMap::new(), Vec::new())
-            }
-        });
-        let loaded = load::load_paths(&paths, &limits);
-        let input_digest = provenance::input_digest(&loaded.documents);
-        let rendered = render(loaded.documents, loaded.diagnostics, &options);
-        let committed = committed
-            .join()
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-        (rendered, input_digest, committed)
-    });
+    let loaded = load::load_paths(&paths, &limits);
+    let input_digest = provenance::input_digest(&loaded.documents);
+    let rendered = render(loaded.documents, loaded.diagnostics, &options);
     print::diagnostics(&rendered.diagnostics, input.format)?;
     if rendered.has_errors() {
         return Ok(exit::invalid());
     }
     let rendered_with = record::rendered_with(&dir, &paths, &input);
     let expected = options.out_files(rendered.objects, input_digest, rendered_with);
+    // The tree is read after the render, so that each file is compared as it is read and
+    // only the files that differ are kept.
+    let (on_disk, unreadable) = if exists {
+        let by_path: HashMap<&str, &[u8]> = expected
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_bytes()))
+            .collect();
+        read_tree(&dir, limits.load_restrictor, &by_path)
+    } else {
+        (BTreeMap::new(), Vec::new())
+    };
     let tree = Tree {
         exists,
         files: on_disk,
@@ -131,24 +130,35 @@ fn check_inputs(
     Ok((paths, recorded))
 }
 
-/// Every file under `root` (relative path with `/`, bytes), skipping dot-entries, with the
+/// Every file under `root` (relative path with `/`, contents), skipping dot-entries, with the
 /// problems that kept any from being read: links out of the tree among them, so a committed
 /// render cannot make `check` read a file elsewhere on the machine. Files are read on every
-/// core.
+/// core, each into a buffer its core reuses; a file with the bytes `rendered` gives its path
+/// is not kept.
 fn read_tree(
     root: &Path,
     restrictor: LoadRestrictor,
-) -> (BTreeMap<String, Vec<u8>>, Vec<Diagnostic>) {
+    rendered: &HashMap<&str, &[u8]>,
+) -> (BTreeMap<String, Committed>, Vec<Diagnostic>) {
     let walked = walk::walk(root, Select::Everything, restrictor);
     let mut diagnostics = walked.diagnostics;
     let read: Vec<_> = walked
         .files
         .par_iter()
-        .map(|path| {
+        .map_init(Vec::new, |buffer, path| {
             let relative = path.strip_prefix(root).unwrap_or(path);
             let relative = load::display(relative);
-            std::fs::read(path)
-                .map(|bytes| (relative, bytes))
+            buffer.clear();
+            File::open(path)
+                .and_then(|mut file| file.read_to_end(buffer))
+                .map(|_| {
+                    let file = if rendered.get(relative.as_str()) == Some(&buffer.as_slice()) {
+                        Committed::AsRendered
+                    } else {
+                        Committed::Bytes(buffer.clone())
+                    };
+                    (relative, file)
+                })
                 .map_err(|err| {
                     Diagnostic::new(Code::Io, format!("cannot read {}: {err}", path.display()))
                 })
@@ -157,8 +167,8 @@ fn read_tree(
     let mut files = BTreeMap::new();
     for result in read {
         match result {
-            Ok((relative, bytes)) => {
-                files.insert(relative, bytes);
+            Ok((relative, file)) => {
+                files.insert(relative, file);
             }
             Err(diagnostic) => diagnostics.push(diagnostic),
         }
