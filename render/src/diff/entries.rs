@@ -6,8 +6,10 @@
 //! Block YAML shows its structure in its indentation, so the entries of a mapping can be cut
 //! apart by their key lines and compared as text: an entry whose text is the same on both
 //! sides has the same value, one that differs is compared entry by entry again when both of
-//! its values are block mappings, or else parsed on its own (a few lines) and compared as
-//! data by [`fields`](super::fields). The result is the field list that parsing the whole
+//! its values are block mappings, item by item when both are block sequences whose items a
+//! merge key names (`containers[worker]`, `env[HEVLAYER_BASE_URL]`: only the changed item is
+//! read, not the whole list), or else parsed on its own (a few lines) and compared as data
+//! by [`fields`](super::fields). The result is the field list that parsing the whole
 //! documents would give, in the same order.
 //!
 //! It answers only for plain block mappings whose keys are plain words (`scan.rs`'s rule) and
@@ -139,6 +141,190 @@ impl<'a> Doc<'a> {
     }
 }
 
+impl<'a> Doc<'a> {
+    /// The items of an entry's value when it is a block sequence (its key line ends at the
+    /// colon): each item's lines, its first line at the dash.
+    fn sequence(&self, entry: &Entry<'_>) -> Option<Vec<Range<usize>>> {
+        let first = entry.lines.start;
+        let (_, after) = crate::load::scan::plain_key(self.rest(first))?;
+        let after = after.trim_start_matches(' ');
+        if !(after.is_empty() || after.starts_with('#')) {
+            return None;
+        }
+        let mut items: Vec<Range<usize>> = Vec::new();
+        let mut dash = None;
+        for i in first + 1..entry.lines.end {
+            let line = &self.lines[i];
+            if !line.content {
+                if let Some(last) = items.last_mut() {
+                    last.end = i + 1;
+                }
+                continue;
+            }
+            let starts_item = is_entry(self.rest(i));
+            match dash {
+                None if starts_item => dash = Some(line.indent),
+                Some(d) if line.indent == d && starts_item => {}
+                Some(d) if line.indent > d => {
+                    items.last_mut()?.end = i + 1;
+                    continue;
+                }
+                _ => return None,
+            }
+            items.push(i..i + 1);
+        }
+        Some(items)
+    }
+
+    /// An item of a block sequence as the block mapping it holds, its dash made a space:
+    /// `- name: a` is read as `  name: a`. `None` when the item does not start with a key.
+    fn item_text(&self, item: &Range<usize>) -> Option<String> {
+        let line = self.lines.get(item.start)?;
+        let rest = self.rest(item.start);
+        let key_line = rest.strip_prefix("- ")?;
+        if key_line.starts_with(' ') {
+            return None;
+        }
+        crate::load::scan::plain_key(key_line)?;
+        let mut text = self.text_of(item).to_string();
+        let dash = line.indent;
+        text.replace_range(dash..dash + 1, " ");
+        Some(text)
+    }
+}
+
+/// The merge-key fields of a mapping (a sequence item made a mapping by
+/// [`Doc::item_text`]) with the names they give, as [`fields`] writes them; `None` when one
+/// of them is not a one-line string or decimal number: it is then the parser's.
+fn named_fields(item: &str) -> Option<Vec<(&'static str, String)>> {
+    let doc = Doc::new(item)?;
+    let indent = doc.lines.iter().find(|l| l.content)?.indent;
+    let entries = doc.entries(0..doc.lines.len(), indent)?;
+    let mut found = Vec::new();
+    for entry in &entries {
+        let Some(field) = fields::MERGE_KEYS.iter().find(|k| **k == entry.key) else {
+            continue;
+        };
+        // One line, or the value goes on below: a nested node or a plain scalar that
+        // continues; only the parser tells.
+        if (entry.lines.start + 1..entry.lines.end).any(|i| doc.lines[i].content) {
+            return None;
+        }
+        let (_, after) = crate::load::scan::plain_key(doc.rest(entry.lines.start))?;
+        let named = match crate::load::scan::scalar(after) {
+            Some(value) => value.to_string(),
+            None => {
+                let word = after.trim_start_matches(' ');
+                let word = word
+                    .split(" #")
+                    .next()
+                    .unwrap_or(word)
+                    .trim_end_matches(' ');
+                match word.as_bytes() {
+                    // A decimal number, named as serde_json writes it.
+                    [b'1'..=b'9', rest @ ..] if rest.iter().all(u8::is_ascii_digit) => {
+                        word.to_string()
+                    }
+                    b"0" => word.to_string(),
+                    _ => return None,
+                }
+            }
+        };
+        found.push((*field, named));
+    }
+    Some(found)
+}
+
+/// Compares two block sequences entry by entry when a merge key names their items, as
+/// [`fields`] compares the parsed lists: items whose text is the same are equal, the others
+/// are compared as mappings again, and an added or removed item is parsed on its own. `None`
+/// sends the entry to the parser: other lists, items not plain enough, a change of order.
+fn compare_keyed(
+    (old_doc, a): (&Doc<'_>, &Entry<'_>),
+    (new_doc, b): (&Doc<'_>, &Entry<'_>),
+    path: &mut Vec<Step>,
+    out: &mut Vec<FieldChange>,
+) -> Option<()> {
+    let items = |doc: &Doc<'_>, entry: &Entry<'_>| -> Option<Vec<String>> {
+        doc.sequence(entry)?
+            .iter()
+            .map(|item| doc.item_text(item))
+            .collect()
+    };
+    let (old_items, new_items) = (items(old_doc, a)?, items(new_doc, b)?);
+    let named = |items: &[String]| -> Option<Vec<Vec<(&'static str, String)>>> {
+        items.iter().map(|t| named_fields(t)).collect()
+    };
+    let (old_named, new_named) = (named(&old_items)?, named(&new_items)?);
+    let name_of = |item: &Vec<(&'static str, String)>, field: &str| {
+        item.iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, name)| name.clone())
+    };
+    let field = fields::choose_merge_key(&old_named, &new_named, name_of)?;
+    let names = |named: &[Vec<(&'static str, String)>]| -> Option<Vec<String>> {
+        named.iter().map(|item| name_of(item, field)).collect()
+    };
+    let pairs = fields::keyed_pairs(field, &names(&old_named)?, &names(&new_named)?);
+    if pairs.reordered {
+        return None;
+    }
+    let before = out.len();
+    for (step, o, n) in pairs.steps {
+        let (old_text, new_text) = (o.map(|i| &old_items[i]), n.map(|i| &new_items[i]));
+        if old_text == new_text {
+            continue;
+        }
+        path.push(step);
+        match (old_text, new_text) {
+            (Some(x), Some(y)) => {
+                let (x_doc, y_doc) = (Doc::new(x)?, Doc::new(y)?);
+                let block = |doc: &Doc<'_>| -> Option<(Range<usize>, usize)> {
+                    Some((
+                        0..doc.lines.len(),
+                        doc.lines.iter().find(|l| l.content)?.indent,
+                    ))
+                };
+                let ((x_lines, x_indent), (y_lines, y_indent)) = (block(&x_doc)?, block(&y_doc)?);
+                compare(
+                    (&x_doc, x_lines, x_indent),
+                    (&y_doc, y_lines, y_indent),
+                    path,
+                    out,
+                )?;
+            }
+            (x, y) => {
+                let (x, y) = (x.map(|t| mapping_value(t)), y.map(|t| mapping_value(t)));
+                let (x, y) = (
+                    x.map_or(Some(None), |v| v.map(Some))?,
+                    y.map_or(Some(None), |v| v.map(Some))?,
+                );
+                fields::changes_at(x.as_ref(), y.as_ref(), path, out);
+            }
+        }
+        path.pop();
+    }
+    // Texts that differ with no field that does: formatting, or something only the parser
+    // can tell.
+    (out.len() > before).then_some(())
+}
+
+/// A block mapping's text parsed on its own.
+fn mapping_value(text: &str) -> Option<Value> {
+    let limits = Limits {
+        max_file_bytes: u64::MAX,
+        ..Limits::default()
+    };
+    let loaded = load::load_str("entry", text, &limits);
+    if !loaded.diagnostics.is_empty() || loaded.documents.len() != 1 {
+        return None;
+    }
+    match loaded.documents.into_iter().next()?.root.into_json() {
+        value @ Value::Object(_) => Some(value),
+        _ => None,
+    }
+}
+
 /// Whether a line's content starts a block sequence entry.
 fn is_entry(rest: &str) -> bool {
     rest == "-" || rest.starts_with("- ")
@@ -260,6 +446,15 @@ fn compare(
                 out.truncate(before);
             }
         }
+        // A list named by a merge key on both sides is compared item by item.
+        if let (false, Some(a), Some(b)) = (done, a, b) {
+            let before = out.len();
+            if compare_keyed((old_doc, a), (new_doc, b), path, out).is_some() {
+                done = true;
+            } else {
+                out.truncate(before);
+            }
+        }
         if !done {
             let value = |text: Option<&str>| -> Option<Option<Value>> {
                 match text {
@@ -374,6 +569,87 @@ mod tests {
         assert_eq!(changes("a: 1\n", "a: *x\n"), None);
     }
 
+    #[test]
+    fn a_list_named_by_a_merge_key_is_read_item_by_item() {
+        // The unchanged item holds an alias with no anchor, which does not parse: reading the
+        // list item by item leaves it alone, as an unchanged entry is.
+        let old = "spec:\n  env:\n  - name: A\n    value: *x\n  - name: B\n    value: b1\n  - name: C\n    value: c\n";
+        let new = old
+            .replace("b1", "b2")
+            .replace("  - name: C\n    value: c\n", "  - name: D\n    value: d\n");
+        assert_eq!(
+            listed(&changes(old, &new).unwrap()),
+            [
+                "changed spec.env[B].value Some(String(\"b1\")) Some(String(\"b2\"))",
+                "added spec.env[D] None Some(Object {\"name\": String(\"D\"), \"value\": String(\"d\")})",
+                "removed spec.env[C] Some(Object {\"name\": String(\"C\"), \"value\": String(\"c\")}) None",
+            ]
+        );
+        // Numbers name items too, as the parsed list names them.
+        let old = "ports:\n- containerPort: 8080\n  protocol: TCP\n- containerPort: 9090\n  protocol: TCP\n";
+        let new = old.replace("9090\n  protocol: TCP", "9090\n  protocol: UDP");
+        let found = changes(old, &new).unwrap();
+        assert_eq!(
+            listed(&found),
+            [
+                "changed ports[containerPort=9090].protocol Some(String(\"TCP\")) Some(String(\"UDP\"))"
+            ]
+        );
+        assert_eq!(found, full(old, &new));
+    }
+
+    #[test]
+    fn a_list_item_by_item_gives_way_to_the_parser_when_it_must() {
+        for (old, new) in [
+            // A change of order is a change of the whole list.
+            (
+                "l:\n- name: a\n  v: 1\n- name: b\n  v: 1\n",
+                "l:\n- name: b\n  v: 1\n- name: a\n  v: 2\n",
+            ),
+            // Names the line does not tell: a leading zero, a name below its key, a flow item.
+            ("l:\n- port: 080\n  v: 1\n", "l:\n- port: 080\n  v: 2\n"),
+            (
+                "l:\n- name:\n    a\n  v: 1\n",
+                "l:\n- name:\n    a\n  v: 2\n",
+            ),
+            ("l:\n- {name: a, v: 1}\n", "l:\n- {name: a, v: 2}\n"),
+            // Items that only look different.
+            ("l:\n- name: a\n  v: 1\n", "l:\n-   name: a\n    v: 1\n"),
+            ("l:\n- name: a\n  v: 1\n", "l:\n- name: a\n  v: 1 # one\n"),
+        ] {
+            assert_eq!(changes(old, new), Some(full(old, new)), "{old}{new}");
+        }
+    }
+
+    /// A list of mappings named by a merge key, in any order: by `name` (strings, one of them
+    /// numeric) or by `port` (numbers).
+    fn keyed_list() -> impl Strategy<Value = Vec<Value>> {
+        let named = |field: &'static str, names: Vec<Value>| {
+            prop::collection::btree_map(0..names.len(), (value(), value()), 0..4).prop_map(
+                move |items| {
+                    items
+                        .into_iter()
+                        .map(|(i, (v, w))| {
+                            let mut item = serde_json::Map::new();
+                            item.insert(field.to_string(), names[i].clone());
+                            item.insert("v".to_string(), v);
+                            item.insert("w".to_string(), w);
+                            Value::Object(item)
+                        })
+                        .collect::<Vec<_>>()
+                },
+            )
+        };
+        prop_oneof![
+            named(
+                "name",
+                vec![json!("a"), json!("b"), json!("8080"), json!("x y")]
+            ),
+            named("port", vec![json!(0), json!(80), json!(8080)]),
+        ]
+        .prop_shuffle()
+    }
+
     /// Small JSON values: the shapes manifests have, with keys that collide often.
     fn value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
@@ -421,6 +697,35 @@ mod tests {
             if let Some(found) = changes(&old, &new) {
                 prop_assert_eq!(found, fields::changes(&a, &b));
             }
+        }
+
+        #[test]
+        fn keyed_lists_give_the_fields_of_the_whole_lists(
+            a in keyed_list(),
+            b in keyed_list(),
+            x in value(),
+        ) {
+            let (a, b) = (json!({"spec": {"l": a, "x": 0}}), json!({"spec": {"l": b, "x": x}}));
+            let (old, new) = (yaml::to_string(&a), yaml::to_string(&b));
+            if let Some(found) = changes(&old, &new) {
+                prop_assert_eq!(found, fields::changes(&a, &b));
+            }
+        }
+
+        #[test]
+        fn an_edited_item_gives_its_fields(
+            list in keyed_list(),
+            pick in any::<prop::sample::Index>(),
+            v in value(),
+        ) {
+            prop_assume!(!list.is_empty());
+            let mut edited = list.clone();
+            edited[pick.index(list.len())]["v"] = v;
+            let (a, b) = (json!({"spec": {"l": list}}), json!({"spec": {"l": edited}}));
+            let (old, new) = (yaml::to_string(&a), yaml::to_string(&b));
+            let found = changes(&old, &new);
+            prop_assert!(found.is_some(), "{}\n{}", old, new);
+            prop_assert_eq!(found.unwrap_or_default(), fields::changes(&a, &b));
         }
 
         #[test]

@@ -17,7 +17,7 @@ use super::ChangeKind;
 
 /// The fields that name list items, most telling first (the Kubernetes patch merge keys, and
 /// `type` and `key` for lists that have none).
-const MERGE_KEYS: &[&str] = &[
+pub(super) const MERGE_KEYS: &[&str] = &[
     "name",
     "mountPath",
     "devicePath",
@@ -194,6 +194,30 @@ fn keyed(
     let name = |item: &Value| item.get(field).map(item_name).unwrap_or_default();
     let old_names: Vec<String> = a.iter().map(name).collect();
     let new_names: Vec<String> = b.iter().map(name).collect();
+    let pairs = keyed_pairs(field, &old_names, &new_names);
+    let before = out.len();
+    for (step, o, n) in pairs.steps {
+        path.push(step);
+        one_side(o.map(|i| &a[i]), n.map(|i| &b[i]), path, out);
+        path.pop();
+    }
+    if pairs.reordered || out.len() == before {
+        out.push(change(path, ChangeKind::Changed, Some(old), Some(new)));
+    }
+}
+
+/// How the items of two lists named by a merge key pair up.
+pub(super) struct KeyedPairs {
+    /// Each item's step, with its index in the old list and in the new: the new list's items
+    /// in order, then the removed ones in the old order.
+    pub steps: Vec<(Step, Option<usize>, Option<usize>)>,
+    /// Whether the items both lists hold are in a different order: a change of the list
+    /// itself.
+    pub reordered: bool,
+}
+
+/// Pairs two lists' items by their names under merge key `field` (unique on each side).
+pub(super) fn keyed_pairs(field: &str, old_names: &[String], new_names: &[String]) -> KeyedPairs {
     let old_index: HashMap<&str, usize> = old_names
         .iter()
         .enumerate()
@@ -204,56 +228,66 @@ fn keyed(
         .enumerate()
         .map(|(i, n)| (n.as_str(), i))
         .collect();
-    let before = out.len();
-    // Items in the new order, then the removed ones in the old order.
-    for (index, item) in b.iter().enumerate() {
-        let value = new_names[index].clone();
-        let matched = old_index.get(value.as_str()).map(|i| &a[*i]);
-        path.push(Step::Item {
-            field: field.to_string(),
-            value,
-            index,
-        });
-        one_side(matched, Some(item), path, out);
-        path.pop();
-    }
-    for (index, item) in a.iter().enumerate() {
-        if new_index.contains_key(old_names[index].as_str()) {
-            continue;
-        }
-        path.push(Step::Item {
-            field: field.to_string(),
-            value: old_names[index].clone(),
-            index,
-        });
-        one_side(Some(item), None, path, out);
-        path.pop();
-    }
-    // The items both lists hold, in a different order: a change of the list itself.
+    let step = |value: &String, index| Step::Item {
+        field: field.to_string(),
+        value: value.clone(),
+        index,
+    };
+    let mut steps: Vec<_> = new_names
+        .iter()
+        .enumerate()
+        .map(|(index, value)| {
+            (
+                step(value, index),
+                old_index.get(value.as_str()).copied(),
+                Some(index),
+            )
+        })
+        .collect();
+    steps.extend(
+        old_names
+            .iter()
+            .enumerate()
+            .filter(|(_, value)| !new_index.contains_key(value.as_str()))
+            .map(|(index, value)| (step(value, index), Some(index), None)),
+    );
     let common_old = old_names
         .iter()
         .filter(|n| new_index.contains_key(n.as_str()));
     let common_new = new_names
         .iter()
         .filter(|n| old_index.contains_key(n.as_str()));
-    if !common_old.eq(common_new) || out.len() == before {
-        out.push(change(path, ChangeKind::Changed, Some(old), Some(new)));
+    KeyedPairs {
+        steps,
+        reordered: !common_old.eq(common_new),
     }
 }
 
 /// The merge key that names every item of both lists uniquely, if any.
 fn merge_key(a: &[Value], b: &[Value]) -> Option<&'static str> {
+    choose_merge_key(a, b, |item, field| {
+        item.get(field)
+            .filter(|v| v.is_string() || v.is_number())
+            .map(item_name)
+    })
+}
+
+/// The first of [`MERGE_KEYS`] for which `name` names every item of both lists, each name
+/// once per list; none for two empty lists.
+pub(super) fn choose_merge_key<I>(
+    a: &[I],
+    b: &[I],
+    name: impl Fn(&I, &str) -> Option<String>,
+) -> Option<&'static str> {
     if a.is_empty() && b.is_empty() {
         return None;
     }
     MERGE_KEYS.iter().copied().find(|field| {
         [a, b].iter().all(|items| {
             let mut names = HashSet::new();
-            items.iter().all(|item| {
-                item.get(field)
-                    .filter(|v| v.is_string() || v.is_number())
-                    .is_some_and(|v| names.insert(item_name(v)))
-            })
+            items
+                .iter()
+                .all(|item| name(item, field).is_some_and(|n| names.insert(n)))
         })
     })
 }

@@ -273,7 +273,7 @@ fn is_blank_or_comment(rest: &str) -> bool {
 /// A one-line string value after `key:`: plain (starting with a letter, made of letters,
 /// digits, `_`, `-`, `.` and `/`, and not a YAML null or boolean), single-quoted without
 /// quotes inside, or double-quoted without quotes or escapes inside; then maybe a comment.
-fn scalar(rest: &str) -> Option<&str> {
+pub(crate) fn scalar(rest: &str) -> Option<&str> {
     let text = rest.trim_start_matches(' ');
     if text.len() == rest.len() {
         return None; // `key:value` is not a key
