@@ -12,7 +12,7 @@
 //! makes the report. When every file is as rendered and the record is the render's own, no
 //! object is read back: the render's objects are counted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -89,10 +89,12 @@ enum Objects {
     /// Every file holds the bytes a render writes, and nothing else is there: the render's
     /// objects are counted, not read.
     AsRendered(usize),
-    /// Both sides' objects, to compare.
+    /// Both sides' objects to compare, and the objects of the files as rendered, equal on
+    /// both.
     Read {
         committed: Vec<Item>,
         expected: Vec<Item>,
+        same: Vec<Item>,
     },
 }
 
@@ -170,25 +172,32 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
         .map(|(path, text)| (Arc::from(path), Arc::new(text)))
         .collect();
     let (expected_by_file, unreadable_render) = read::items_by_file(&expected_files);
-    // A committed file with the bytes a render would write holds the same objects: it is not
-    // read again, which is nearly every file of a large tree.
-    let rendered_files: HashMap<&str, &Vec<Item>> = expected_files
-        .iter()
-        .zip(&expected_by_file)
-        .filter(|((path, _), _)| same.contains(&**path))
-        .map(|((path, _), items)| (&**path, items))
-        .collect();
-    let (committed, diagnostics) = committed_items(dir, on_disk, |path| {
-        rendered_files.get(path).map(|items| (*items).clone())
-    });
-    drop(rendered_files);
+    // A committed file with the bytes a render would write holds the same objects: they are
+    // equal, so neither read again nor compared, which is nearly every file of a large tree.
+    let mut expected = Vec::new();
+    let mut same_objects = Vec::new();
+    for ((path, _), items) in expected_files.iter().zip(expected_by_file) {
+        if same.contains(&**path) {
+            same_objects.extend(items);
+        } else {
+            expected.extend(items);
+        }
+    }
+    let (mut committed, diagnostics) = committed_items(dir, on_disk, &same);
+    // Unless one of them shares its identity with another object: the comparison reports
+    // that, so it gets them all.
+    if clashes(&same_objects, [&committed, &expected]) {
+        committed.extend(same_objects.iter().cloned());
+        expected.append(&mut same_objects);
+    }
     Prepared {
         diagnostics,
         name: dir.display().to_string(),
         exists,
         objects: Objects::Read {
             committed,
-            expected: expected_by_file.into_iter().flatten().collect(),
+            expected,
+            same: same_objects,
         },
         unreadable_render,
         stale_files,
@@ -209,9 +218,12 @@ impl Prepared {
             }
             Objects::Read {
                 committed,
-                expected,
+                mut expected,
+                mut same,
             } => {
-                let diff = diff::diff_items(&committed, &expected, &DiffOptions::default())?;
+                let mut diff = diff::diff_items(&committed, &expected, &DiffOptions::default())?;
+                diff.unchanged += same.len();
+                expected.append(&mut same);
                 (expected.len(), diff, (committed, expected))
             }
         };
@@ -271,58 +283,63 @@ fn is_object_file(path: &str) -> bool {
     walk::is_manifest_name(path.rsplit('/').next().unwrap_or(path))
 }
 
-/// The objects of a committed tree's YAML files, read as document texts, with every problem.
-/// `known` gives the objects of a file that holds the very bytes a render would write.
+/// The objects of a committed tree's YAML files, read as document texts, with every problem;
+/// but those of the files in `same`, which hold the very bytes a render would write.
 fn committed_items(
     dir: &Path,
     on_disk: BTreeMap<String, Committed>,
-    known: impl Fn(&str) -> Option<Vec<Item>> + Sync,
+    same: &HashSet<String>,
 ) -> (Vec<Item>, Vec<Diagnostic>) {
     /// One file, sorted out on any core.
     enum Sorted {
-        Known(Vec<Item>),
         Text(read::File),
         Unreadable(Vec<Diagnostic>),
     }
-    let files: Vec<(String, Committed)> = on_disk
+    let files: Vec<(String, Vec<u8>)> = on_disk
         .into_iter()
-        .filter(|(path, _)| is_object_file(path))
+        .filter(|(path, _)| is_object_file(path) && !same.contains(path))
+        .filter_map(|(path, file)| match file {
+            Committed::Bytes(bytes) => Some((path, bytes)),
+            // Read as rendered, so in `same`.
+            Committed::AsRendered => None,
+        })
         .collect();
     let sorted: Vec<Sorted> = files
         .into_par_iter()
-        .filter_map(|(path, file)| {
-            if let Some(found) = known(&path) {
-                return Some(Sorted::Known(found));
-            }
-            // A file read as rendered is known; only a file a render would not write lacks
-            // its objects, and such a file is kept as bytes.
-            let Committed::Bytes(bytes) = file else {
-                return None;
-            };
+        .map(|(path, bytes)| {
             let name = load::display(&dir.join(&path));
-            Some(match String::from_utf8(bytes) {
+            match String::from_utf8(bytes) {
                 Ok(text) => Sorted::Text((Arc::from(name), Arc::new(text))),
                 // The loader's own message, with the position of the first bad byte.
                 Err(err) => Sorted::Unreadable(
                     load::load_bytes(&name, err.as_bytes(), &read::document_limits()).diagnostics,
                 ),
-            })
+            }
         })
         .collect();
     let mut diagnostics = Vec::new();
-    let mut items = Vec::new();
     let mut texts: Vec<read::File> = Vec::new();
     for file in sorted {
         match file {
-            Sorted::Known(found) => items.extend(found),
             Sorted::Text(text) => texts.push(text),
             Sorted::Unreadable(found) => diagnostics.extend(found),
         }
     }
-    let (read, found) = read::items(&texts);
-    items.extend(read);
+    let (items, found) = read::items(&texts);
     diagnostics.extend(found);
     (items, diagnostics)
+}
+
+/// Whether an object of `same` has the identity of another one of `same` or of `sides`.
+fn clashes(same: &[Item], sides: [&[Item]; 2]) -> bool {
+    let mut seen = HashSet::with_capacity(same.len());
+    if !same.iter().all(|item| seen.insert(item.key.identity())) {
+        return true;
+    }
+    sides
+        .iter()
+        .flat_map(|side| side.iter())
+        .any(|item| seen.contains(&item.key.identity()))
 }
 
 /// What the committed provenance record (`committed`) says about the tree: hand edits, and
@@ -566,6 +583,28 @@ mod tests {
              changed  shop/v1_ConfigMap_other.yaml\n  \
              changed  .layer-render.json\n\
              Regenerate it with:\n  layer-render --out out in.yaml\n"
+        );
+    }
+
+    #[test]
+    fn a_copy_of_an_unchanged_object_is_still_refused() {
+        // The copy is read; the file it copies is as rendered and left out of the comparison,
+        // but its object is the copy's twin, so both go back in and the comparison says so.
+        let files = rendered(&config_map("v"));
+        let (_, text) = files
+            .iter()
+            .find(|(path, _)| path == "shop/v1_ConfigMap_settings.yaml")
+            .unwrap()
+            .clone();
+        let mut tree = read_as_rendered(&files);
+        tree.files
+            .insert("shop/copy.yaml".into(), Committed::Bytes(text.into_bytes()));
+        let prepared = prepare(Path::new("out"), files, tree);
+        assert_eq!(prepared.diagnostics, []);
+        let err = prepared.compare().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the old side holds ConfigMap/shop/settings twice"
         );
     }
 
