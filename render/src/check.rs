@@ -9,8 +9,9 @@
 //! binary renders, reads the tree against the render (a file with the render's bytes is not
 //! kept: [`Committed::AsRendered`]), and prints. [`prepare`] reads the committed objects (its
 //! diagnostics decide whether there is anything to compare), then [`Prepared::compare`]
-//! makes the report. When every file is as rendered and the record is the render's own, no
-//! object is read back: the render's objects are counted.
+//! makes the report. When no file is stale and the record has nothing to say, no object is
+//! read back: the render's objects are counted (so the render's own output is not checked
+//! to read back either; tests do that).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -43,7 +44,7 @@ pub struct Tree {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Committed {
     /// The very bytes a render writes at its path: compared as it was read, and not kept.
-    /// Nearly every file of a large tree is one.
+    /// Nearly every file of a large tree is one. Only for a path the render writes.
     AsRendered,
     /// Its bytes.
     Bytes(Vec<u8>),
@@ -88,7 +89,7 @@ pub struct Prepared {
 enum Objects {
     /// Every file holds the bytes a render writes, and nothing else is there: the render's
     /// objects are counted, not read.
-    AsRendered(usize),
+    Counted(usize),
     /// Both sides' objects to compare, and the objects of the files as rendered, equal on
     /// both.
     Read {
@@ -158,7 +159,7 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
             diagnostics: Vec::new(),
             name: dir.display().to_string(),
             exists,
-            objects: Objects::AsRendered(objects),
+            objects: Objects::Counted(objects),
             unreadable_render: Vec::new(),
             stale_files,
             provenance,
@@ -209,7 +210,7 @@ impl Prepared {
     /// Compares the committed objects with the rendered ones.
     pub fn compare(self) -> Result<Report, diff::Error> {
         let (objects, diff, items) = match self.objects {
-            Objects::AsRendered(objects) => {
+            Objects::Counted(objects) => {
                 let diff = diff::Report {
                     unchanged: objects,
                     ..diff::Report::default()

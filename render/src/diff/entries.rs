@@ -22,7 +22,8 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::fields::{self, FieldChange, Step};
-use crate::load::{self, Limits};
+use crate::load;
+use crate::load::scan::{self, plain_key};
 
 /// One line of a document: where it is, its indentation, and whether it holds content.
 struct Line {
@@ -44,10 +45,14 @@ struct Doc<'a> {
 }
 
 impl<'a> Doc<'a> {
+    /// `None` when a line is not plain enough: a tab in its indentation, or a quoted scalar or
+    /// flow collection that goes on to the next line (which may sit less deep and read as keys).
     fn new(text: &'a str) -> Option<Doc<'a>> {
         let bytes = text.as_bytes();
         let mut lines = Vec::new();
         let mut at = 0;
+        // The column a block scalar's lines must be deeper than, inside one.
+        let mut block_scalar: Option<usize> = None;
         while at < bytes.len() {
             let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
             let line = &text[at..end];
@@ -58,6 +63,13 @@ impl<'a> Doc<'a> {
                 return None;
             }
             let content = !rest.is_empty() && !rest.starts_with('#');
+            if content && block_scalar.is_none_or(|column| indent <= column) {
+                let (column, value) = value_of(indent, rest);
+                if !ends_on_its_line(value) {
+                    return None;
+                }
+                block_scalar = value.starts_with(['|', '>']).then_some(column);
+            }
             lines.push(Line {
                 range: at..end,
                 indent,
@@ -111,7 +123,7 @@ impl<'a> Doc<'a> {
             if line.indent < indent {
                 return None;
             }
-            let (key, _) = crate::load::scan::plain_key(rest)?;
+            let (key, _) = plain_key(rest)?;
             entries.push(Entry {
                 key,
                 lines: i..i + 1,
@@ -126,31 +138,28 @@ impl<'a> Doc<'a> {
         Some(entries)
     }
 
+    /// Whether an entry's value is on the lines below its key: its key line ends at the colon.
+    fn value_below(&self, entry: &Entry<'_>) -> Option<()> {
+        let (_, after) = plain_key(self.rest(entry.lines.start))?;
+        let after = after.trim_start_matches(' ');
+        (after.is_empty() || after.starts_with('#')).then_some(())
+    }
+
     /// The indentation of the keys of an entry's value, when the value is a block mapping: its
     /// key line ends at the colon, and its next content line is deeper and not a sequence entry.
     fn nested_indent(&self, entry: &Entry<'_>) -> Option<usize> {
+        self.value_below(entry)?;
         let first = entry.lines.start;
-        let (_, after) = crate::load::scan::plain_key(self.rest(first))?;
-        let after = after.trim_start_matches(' ');
-        if !(after.is_empty() || after.starts_with('#')) {
-            return None;
-        }
         let next = (first + 1..entry.lines.end).find(|i| self.lines[*i].content)?;
         let indent = self.lines[next].indent;
         (indent > self.lines[first].indent && !is_entry(self.rest(next))).then_some(indent)
     }
-}
 
-impl<'a> Doc<'a> {
     /// The items of an entry's value when it is a block sequence (its key line ends at the
-    /// colon): each item's lines, its first line at the dash.
+    /// colon, and items follow): each item's lines, its first line at the dash.
     fn sequence(&self, entry: &Entry<'_>) -> Option<Vec<Range<usize>>> {
+        self.value_below(entry)?;
         let first = entry.lines.start;
-        let (_, after) = crate::load::scan::plain_key(self.rest(first))?;
-        let after = after.trim_start_matches(' ');
-        if !(after.is_empty() || after.starts_with('#')) {
-            return None;
-        }
         let mut items: Vec<Range<usize>> = Vec::new();
         let mut dash = None;
         for i in first + 1..entry.lines.end {
@@ -173,7 +182,8 @@ impl<'a> Doc<'a> {
             }
             items.push(i..i + 1);
         }
-        Some(items)
+        // No item: a null, not an empty list.
+        (!items.is_empty()).then_some(items)
     }
 
     /// An item of a block sequence as the block mapping it holds, its dash made a space:
@@ -185,7 +195,7 @@ impl<'a> Doc<'a> {
         if key_line.starts_with(' ') {
             return None;
         }
-        crate::load::scan::plain_key(key_line)?;
+        plain_key(key_line)?;
         let mut text = self.text_of(item).to_string();
         let dash = line.indent;
         text.replace_range(dash..dash + 1, " ");
@@ -210,24 +220,13 @@ fn named_fields(item: &str) -> Option<Vec<(&'static str, String)>> {
         if (entry.lines.start + 1..entry.lines.end).any(|i| doc.lines[i].content) {
             return None;
         }
-        let (_, after) = crate::load::scan::plain_key(doc.rest(entry.lines.start))?;
-        let named = match crate::load::scan::scalar(after) {
+        let (_, after) = plain_key(doc.rest(entry.lines.start))?;
+        let named = match scan::scalar(after) {
             Some(value) => value.to_string(),
             None => {
                 let word = after.trim_start_matches(' ');
-                let word = word
-                    .split(" #")
-                    .next()
-                    .unwrap_or(word)
-                    .trim_end_matches(' ');
-                match word.as_bytes() {
-                    // A decimal number, named as serde_json writes it.
-                    [b'1'..=b'9', rest @ ..] if rest.iter().all(u8::is_ascii_digit) => {
-                        word.to_string()
-                    }
-                    b"0" => word.to_string(),
-                    _ => return None,
-                }
+                let word = word.split(" #").next().unwrap_or(word);
+                fields::number_name(word.trim_end_matches(' '))?
             }
         };
         found.push((*field, named));
@@ -235,7 +234,7 @@ fn named_fields(item: &str) -> Option<Vec<(&'static str, String)>> {
     Some(found)
 }
 
-/// Compares two block sequences entry by entry when a merge key names their items, as
+/// Compares two block sequences item by item when a merge key names their items, as
 /// [`fields`] compares the parsed lists: items whose text is the same are equal, the others
 /// are compared as mappings again, and an added or removed item is parsed on its own. `None`
 /// sends the entry to the parser: other lists, items not plain enough, a change of order.
@@ -294,11 +293,17 @@ fn compare_keyed(
                 )?;
             }
             (x, y) => {
-                let (x, y) = (x.map(|t| mapping_value(t)), y.map(|t| mapping_value(t)));
-                let (x, y) = (
-                    x.map_or(Some(None), |v| v.map(Some))?,
-                    y.map_or(Some(None), |v| v.map(Some))?,
-                );
+                // An added or removed item, parsed on its own.
+                let value = |text: Option<&String>| -> Option<Option<Value>> {
+                    match text {
+                        None => Some(None),
+                        Some(text) => match parse_alone(text)? {
+                            value @ Value::Object(_) => Some(Some(value)),
+                            _ => None,
+                        },
+                    }
+                };
+                let (x, y) = (value(x)?, value(y)?);
                 fields::changes_at(x.as_ref(), y.as_ref(), path, out);
             }
         }
@@ -309,20 +314,61 @@ fn compare_keyed(
     (out.len() > before).then_some(())
 }
 
-/// A block mapping's text parsed on its own.
-fn mapping_value(text: &str) -> Option<Value> {
-    let limits = Limits {
-        max_file_bytes: u64::MAX,
-        ..Limits::default()
-    };
-    let loaded = load::load_str("entry", text, &limits);
-    if !loaded.diagnostics.is_empty() || loaded.documents.len() != 1 {
-        return None;
+/// Where a line's value starts: after its sequence dashes and its key, if any; with the column
+/// of the node that holds it.
+fn value_of(indent: usize, rest: &str) -> (usize, &str) {
+    let mut column = indent;
+    let mut value = rest;
+    while let Some(after) = value.strip_prefix("- ").or((value == "-").then_some("")) {
+        let trimmed = after.trim_start_matches(' ');
+        column += value.len() - trimmed.len();
+        value = trimmed;
     }
-    match loaded.documents.into_iter().next()?.root.into_json() {
-        value @ Value::Object(_) => Some(value),
-        _ => None,
+    match plain_key(value) {
+        Some((_, after)) => (column, after.trim_start_matches(' ')),
+        None => (column, value),
     }
+}
+
+/// Whether a value that starts a quoted scalar or a flow collection also ends on its line.
+/// Conservative: a quote inside a plain scalar in a flow collection counts as one too.
+fn ends_on_its_line(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    if !matches!(bytes.first(), Some(b'"' | b'\'' | b'[' | b'{')) {
+        return true;
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => loop {
+                i += 1;
+                match bytes.get(i) {
+                    None => return false,
+                    Some(b'\\') => i += 1,
+                    Some(b'"') => break,
+                    Some(_) => {}
+                }
+            },
+            b'\'' => loop {
+                i += 1;
+                match bytes.get(i) {
+                    None => return false,
+                    Some(b'\'') if bytes.get(i + 1) == Some(&b'\'') => i += 1,
+                    Some(b'\'') => break,
+                    Some(_) => {}
+                }
+            },
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Whether a line's content starts a block sequence entry.
@@ -437,23 +483,21 @@ fn compare(
         };
         // A mapping on both sides is compared entry by entry; when its lines turn out not to
         // be one after all, the whole entry is parsed instead.
+        // A try that gives up leaves the path and the list as they were.
+        let (depth, before) = (path.len(), out.len());
         let mut done = false;
         if let Some(((a_lines, i), (b_lines, j))) = nested {
-            let before = out.len();
-            if compare((old_doc, a_lines, i), (new_doc, b_lines, j), path, out).is_some() {
-                done = true;
-            } else {
-                out.truncate(before);
-            }
+            done = compare((old_doc, a_lines, i), (new_doc, b_lines, j), path, out).is_some();
         }
         // A list named by a merge key on both sides is compared item by item.
         if let (false, Some(a), Some(b)) = (done, a, b) {
-            let before = out.len();
-            if compare_keyed((old_doc, a), (new_doc, b), path, out).is_some() {
-                done = true;
-            } else {
-                out.truncate(before);
-            }
+            path.truncate(depth);
+            out.truncate(before);
+            done = compare_keyed((old_doc, a), (new_doc, b), path, out).is_some();
+        }
+        if !done {
+            path.truncate(depth);
+            out.truncate(before);
         }
         if !done {
             let value = |text: Option<&str>| -> Option<Option<Value>> {
@@ -473,18 +517,20 @@ fn compare(
 /// The value of the one entry in `text`, parsed on its own; `None` when it does not parse
 /// alone.
 fn entry_value(text: &str, key: &str) -> Option<Value> {
-    let limits = Limits {
-        max_file_bytes: u64::MAX,
-        ..Limits::default()
-    };
-    let loaded = load::load_str("entry", text, &limits);
-    if !loaded.diagnostics.is_empty() || loaded.documents.len() != 1 {
-        return None;
-    }
-    match loaded.documents.into_iter().next()?.root.into_json() {
+    match parse_alone(text)? {
         Value::Object(mut map) if map.len() == 1 => map.remove(key),
         _ => None,
     }
+}
+
+/// A few lines parsed on their own, with the limits of one document; `None` when they do not
+/// parse.
+fn parse_alone(text: &str) -> Option<Value> {
+    let loaded = load::load_str("entry", text, &super::read::document_limits());
+    if !loaded.diagnostics.is_empty() || loaded.documents.len() != 1 {
+        return None;
+    }
+    Some(loaded.documents.into_iter().next()?.root.into_json())
 }
 
 #[cfg(test)]
@@ -492,6 +538,7 @@ fn entry_value(text: &str, key: &str) -> Option<Value> {
 mod tests {
     use super::*;
     use crate::emit::yaml;
+    use crate::load::Limits;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -619,6 +666,38 @@ mod tests {
         ] {
             assert_eq!(changes(old, new), Some(full(old, new)), "{old}{new}");
         }
+    }
+
+    #[test]
+    fn what_the_parser_reads_differently_is_left_to_it() {
+        for (old, new) in [
+            // A key with no value is a null, not an empty list.
+            ("l:\n", "l:\n- name: a\n"),
+            ("l: # none\n", "l:\n- name: a\n"),
+            // A number too large for a u64 reads as a float.
+            (
+                "l:\n- port: 99999999999999999999999\n  v: 1\n",
+                "l:\n- port: 99999999999999999999999\n  v: 2\n",
+            ),
+            // A quoted scalar or a flow collection that goes on to a line less deep.
+            (
+                "l:\n- name: a\n  v: \"x\n- name: b #\"\n",
+                "l:\n- name: a\n  v: \"x\n- name: c #\"\n",
+            ),
+            ("a: \"x\nb: 1 #\"\n", "a: \"x\nb: 2 #\"\n"),
+            ("a: 'x\nb: 1 #'\n", "a: 'x\nb: 2 #'\n"),
+            ("a: [x,\nb: 1]\n", "a: [x,\nb: 2]\n"),
+        ] {
+            for (old, new) in [(old, new), (new, old)] {
+                if let Some(found) = changes(old, new) {
+                    assert_eq!(found, full(old, new), "{old}{new}");
+                }
+            }
+        }
+        // A block scalar's lines are its own, whatever they hold.
+        let old = "a: |\n  {\"x\n  [\nb: 1\n";
+        let new = old.replace("b: 1", "b: 2");
+        assert_eq!(changes(old, &new), Some(full(old, &new)));
     }
 
     /// A list of mappings named by a merge key, in any order: by `name` (strings, one of them

@@ -292,6 +292,18 @@ pub(super) fn choose_merge_key<I>(
     })
 }
 
+/// The name [`item_name`] gives the number a plain decimal reads as, from its text: `None`
+/// when the text could read as another number (a leading zero, or too large for a `u64`, which
+/// reads as a float), or as something else.
+pub(super) fn number_name(text: &str) -> Option<String> {
+    let canonical = text == "0" || !text.starts_with('0');
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !(canonical && digits) {
+        return None;
+    }
+    text.parse::<u64>().ok().map(|n| n.to_string())
+}
+
 /// A merge key's value as it reads in a path: a string as it is, a number in decimal.
 fn item_name(value: &Value) -> String {
     match value {
