@@ -324,8 +324,15 @@ fn value_of(indent: usize, rest: &str) -> (usize, &str) {
         column += value.len() - trimmed.len();
         value = trimmed;
     }
-    match plain_key(value) {
-        Some((_, after)) => (column, after.trim_start_matches(' ')),
+    if value.starts_with(['"', '\'', '[', '{']) {
+        return (column, value);
+    }
+    // A plain key holds no `: `, so the value follows the first one.
+    let bytes = value.as_bytes();
+    let colon =
+        memchr::memchr_iter(b':', bytes).find(|&i| matches!(bytes.get(i + 1), None | Some(b' ')));
+    match colon {
+        Some(i) => (column, value[i + 1..].trim_start_matches(' ')),
         None => (column, value),
     }
 }
