@@ -186,6 +186,53 @@ impl<'a> Doc<'a> {
         (!items.is_empty()).then_some(items)
     }
 
+    /// The merge-key fields of a block sequence's item (see [`Doc::sequence`]) with the names
+    /// they give: its keys are on its first line after the dash and on the lines at that
+    /// column. `None` when the item does not start with a key, or a merge-key field is not a
+    /// one-line string or decimal number, or is there twice: it is then the parser's.
+    fn named_fields(&self, item: &Range<usize>) -> Option<Vec<(&'static str, String)>> {
+        let dash = self.lines.get(item.start)?.indent;
+        let first = self.rest(item.start).strip_prefix("- ")?;
+        if first.starts_with(' ') {
+            return None;
+        }
+        let indent = dash + 2;
+        let mut found: Vec<(&'static str, String)> = Vec::new();
+        // A merge-key field just read: its value must not go on below.
+        let mut last_named = false;
+        for i in item.clone() {
+            let line = &self.lines[i];
+            if !line.content {
+                continue;
+            }
+            let (at, rest) = if i == item.start {
+                (indent, first)
+            } else {
+                (line.indent, self.rest(i))
+            };
+            if at > indent || (at == indent && i != item.start && is_entry(rest)) {
+                if last_named {
+                    return None;
+                }
+                continue;
+            }
+            if at < indent {
+                return None;
+            }
+            let (key, after) = plain_key(rest)?;
+            last_named = false;
+            let Some(field) = fields::MERGE_KEYS.iter().find(|k| **k == key) else {
+                continue;
+            };
+            if found.iter().any(|(f, _)| f == field) {
+                return None;
+            }
+            found.push((*field, name_of_value(after)?));
+            last_named = true;
+        }
+        Some(found)
+    }
+
     /// An item of a block sequence as the block mapping it holds, its dash made a space:
     /// `- name: a` is read as `  name: a`. `None` when the item does not start with a key.
     fn item_text(&self, item: &Range<usize>) -> Option<String> {
@@ -203,35 +250,17 @@ impl<'a> Doc<'a> {
     }
 }
 
-/// The merge-key fields of a mapping (a sequence item made a mapping by
-/// [`Doc::item_text`]) with the names they give, as [`fields`] writes them; `None` when one
-/// of them is not a one-line string or decimal number: it is then the parser's.
-fn named_fields(item: &str) -> Option<Vec<(&'static str, String)>> {
-    let doc = Doc::new(item)?;
-    let indent = doc.lines.iter().find(|l| l.content)?.indent;
-    let entries = doc.entries(0..doc.lines.len(), indent)?;
-    let mut found = Vec::new();
-    for entry in &entries {
-        let Some(field) = fields::MERGE_KEYS.iter().find(|k| **k == entry.key) else {
-            continue;
-        };
-        // One line, or the value goes on below: a nested node or a plain scalar that
-        // continues; only the parser tells.
-        if (entry.lines.start + 1..entry.lines.end).any(|i| doc.lines[i].content) {
-            return None;
+/// The name a merge-key field's one-line value gives its item, as [`fields`] writes it: a
+/// string, or a decimal number; `None` for anything else, which is the parser's.
+fn name_of_value(after: &str) -> Option<String> {
+    match scan::scalar(after) {
+        Some(value) => Some(value.to_string()),
+        None => {
+            let word = after.trim_start_matches(' ');
+            let word = word.split(" #").next().unwrap_or(word);
+            fields::number_name(word.trim_end_matches(' '))
         }
-        let (_, after) = plain_key(doc.rest(entry.lines.start))?;
-        let named = match scan::scalar(after) {
-            Some(value) => value.to_string(),
-            None => {
-                let word = after.trim_start_matches(' ');
-                let word = word.split(" #").next().unwrap_or(word);
-                fields::number_name(word.trim_end_matches(' '))?
-            }
-        };
-        found.push((*field, named));
     }
-    Some(found)
 }
 
 /// Compares two block sequences item by item when a merge key names their items, as
@@ -244,17 +273,11 @@ fn compare_keyed(
     path: &mut Vec<Step>,
     out: &mut Vec<FieldChange>,
 ) -> Option<()> {
-    let items = |doc: &Doc<'_>, entry: &Entry<'_>| -> Option<Vec<String>> {
-        doc.sequence(entry)?
-            .iter()
-            .map(|item| doc.item_text(item))
-            .collect()
+    let (old_items, new_items) = (old_doc.sequence(a)?, new_doc.sequence(b)?);
+    let named = |doc: &Doc<'_>, items: &[Range<usize>]| -> Option<Vec<_>> {
+        items.iter().map(|item| doc.named_fields(item)).collect()
     };
-    let (old_items, new_items) = (items(old_doc, a)?, items(new_doc, b)?);
-    let named = |items: &[String]| -> Option<Vec<Vec<(&'static str, String)>>> {
-        items.iter().map(|t| named_fields(t)).collect()
-    };
-    let (old_named, new_named) = (named(&old_items)?, named(&new_items)?);
+    let (old_named, new_named) = (named(old_doc, &old_items)?, named(new_doc, &new_items)?);
     let name_of = |item: &Vec<(&'static str, String)>, field: &str| {
         item.iter()
             .find(|(f, _)| *f == field)
@@ -270,12 +293,21 @@ fn compare_keyed(
     }
     let before = out.len();
     for (step, o, n) in pairs.steps {
-        let (old_text, new_text) = (o.map(|i| &old_items[i]), n.map(|i| &new_items[i]));
-        if old_text == new_text {
+        let (old_item, new_item) = (o.map(|i| &old_items[i]), n.map(|i| &new_items[i]));
+        if old_item.map(|i| old_doc.text_of(i)) == new_item.map(|i| new_doc.text_of(i)) {
             continue;
         }
         path.push(step);
-        match (old_text, new_text) {
+        // The items that differ, as the mappings they hold.
+        let as_mapping = |doc: &Doc<'_>, item: Option<&Range<usize>>| match item {
+            Some(item) => doc.item_text(item).map(Some),
+            None => Some(None),
+        };
+        let (old_text, new_text) = (
+            as_mapping(old_doc, old_item)?,
+            as_mapping(new_doc, new_item)?,
+        );
+        match (old_text.as_ref(), new_text.as_ref()) {
             (Some(x), Some(y)) => {
                 let (x_doc, y_doc) = (Doc::new(x)?, Doc::new(y)?);
                 let block = |doc: &Doc<'_>| -> Option<(Range<usize>, usize)> {
@@ -694,6 +726,15 @@ mod tests {
             ("a: \"x\nb: 1 #\"\n", "a: \"x\nb: 2 #\"\n"),
             ("a: 'x\nb: 1 #'\n", "a: 'x\nb: 2 #'\n"),
             ("a: [x,\nb: 1]\n", "a: [x,\nb: 2]\n"),
+            // A merge key twice in an item, or its value below its key.
+            (
+                "l:\n- name: a\n  name: b\n  v: 1\n",
+                "l:\n- name: a\n  name: b\n  v: 2\n",
+            ),
+            (
+                "l:\n- v: 1\n  name: a\n    b\n",
+                "l:\n- v: 2\n  name: a\n    b\n",
+            ),
         ] {
             for (old, new) in [(old, new), (new, old)] {
                 if let Some(found) = changes(old, new) {
