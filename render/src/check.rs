@@ -569,22 +569,28 @@ mod tests {
         // `settings` is read as rendered; `other` is kept as the bytes of the old render.
         let mut tree = committed(&before);
         let same = "shop/v1_ConfigMap_settings.yaml";
-        assert!(
-            after
-                .iter()
-                .any(|(p, t)| p == same && before.iter().any(|b| b.0 == *p && b.1 == *t))
-        );
+        assert_eq!(text_of(&after, same), text_of(&before, same));
         tree.files.insert(same.to_string(), Committed::AsRendered);
-        assert_eq!(
-            check(after, tree),
-            "out is out of date: 0 added, 0 removed, 1 changed, 1 unchanged\n\
-             ~ ConfigMap/shop/other\n    data.k: \"v\" → \"w\"\n  \
+        assert_eq!(check(after, tree), one_changed("other", 1));
+    }
+
+    /// The report of a tree whose ConfigMap `name` changed `k` from `v` to `w`.
+    fn one_changed(name: &str, unchanged: usize) -> String {
+        format!(
+            "out is out of date: 0 added, 0 removed, 1 changed, {unchanged} unchanged\n\
+             ~ ConfigMap/shop/{name}\n    data.k: \"v\" → \"w\"\n  \
              the inputs changed since the last render\n\
              2 file(s) differ:\n  \
-             changed  shop/v1_ConfigMap_other.yaml\n  \
+             changed  shop/v1_ConfigMap_{name}.yaml\n  \
              changed  .layer-render.json\n\
              Regenerate it with:\n  layer-render --out out in.yaml\n"
-        );
+        )
+    }
+
+    /// The text of file `path` of a render.
+    fn text_of(files: &[(String, String)], path: &str) -> String {
+        let found = files.iter().find(|(p, _)| p == path);
+        found.map(|(_, text)| text.clone()).unwrap_or_default()
     }
 
     #[test]
@@ -592,11 +598,8 @@ mod tests {
         // The copy is read; the file it copies is as rendered and left out of the comparison,
         // but its object is the copy's twin, so both go back in and the comparison says so.
         let files = rendered(&config_map("v"));
-        let (_, text) = files
-            .iter()
-            .find(|(path, _)| path == "shop/v1_ConfigMap_settings.yaml")
-            .unwrap()
-            .clone();
+        let text = text_of(&files, "shop/v1_ConfigMap_settings.yaml");
+        assert!(!text.is_empty());
         let mut tree = read_as_rendered(&files);
         tree.files
             .insert("shop/copy.yaml".into(), Committed::Bytes(text.into_bytes()));
@@ -613,16 +616,7 @@ mod tests {
     fn a_stale_tree_shows_the_objects_the_files_and_the_record() {
         let before = rendered(&config_map("v"));
         let after = rendered(&config_map("w"));
-        assert_eq!(
-            check(after, committed(&before)),
-            "out is out of date: 0 added, 0 removed, 1 changed, 0 unchanged\n\
-             ~ ConfigMap/shop/settings\n    data.k: \"v\" → \"w\"\n  \
-             the inputs changed since the last render\n\
-             2 file(s) differ:\n  \
-             changed  shop/v1_ConfigMap_settings.yaml\n  \
-             changed  .layer-render.json\n\
-             Regenerate it with:\n  layer-render --out out in.yaml\n"
-        );
+        assert_eq!(check(after, committed(&before)), one_changed("settings", 0));
     }
 
     #[test]
