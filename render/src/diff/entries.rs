@@ -347,16 +347,20 @@ fn compare_keyed(
 }
 
 /// Where a line's value starts: after its sequence dashes and its key, if any; with the column
-/// of the node that holds it.
+/// its block scalar's lines must be deeper than: the key's, or the dash's for a value right
+/// after a dash.
 fn value_of(indent: usize, rest: &str) -> (usize, &str) {
     let mut column = indent;
+    let mut dash = None;
     let mut value = rest;
     while let Some(after) = value.strip_prefix("- ").or((value == "-").then_some("")) {
+        dash = Some(column);
         let trimmed = after.trim_start_matches(' ');
         column += value.len() - trimmed.len();
         value = trimmed;
     }
     if value.starts_with(['"', '\'', '[', '{']) {
+        // A quoted or flow node: a key or a value; [`ends_on_its_line`] tells.
         return (column, value);
     }
     // A plain key holds no `: `, so the value follows the first one.
@@ -365,16 +369,20 @@ fn value_of(indent: usize, rest: &str) -> (usize, &str) {
         memchr::memchr_iter(b':', bytes).find(|&i| matches!(bytes.get(i + 1), None | Some(b' ')));
     match colon {
         Some(i) => (column, value[i + 1..].trim_start_matches(' ')),
-        None => (column, value),
+        None => (dash.unwrap_or(column), value),
     }
 }
 
-/// Whether a value that starts a quoted scalar or a flow collection also ends on its line.
-/// Conservative: a quote inside a plain scalar in a flow collection counts as one too.
+/// Whether a value ends on its line: a quoted scalar or a flow collection closes there (and
+/// when it is a key, so does the value after it). A tag or a complex key is not read here, so
+/// it does not. Conservative: a quote inside a plain scalar in a flow collection counts as
+/// one too.
 fn ends_on_its_line(value: &str) -> bool {
     let bytes = value.as_bytes();
-    if !matches!(bytes.first(), Some(b'"' | b'\'' | b'[' | b'{')) {
-        return true;
+    match bytes.first() {
+        Some(b'!' | b'?') => return false,
+        Some(b'"' | b'\'' | b'[' | b'{') => {}
+        _ => return true,
     }
     let mut depth = 0usize;
     let mut i = 0;
@@ -402,10 +410,17 @@ fn ends_on_its_line(value: &str) -> bool {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        if depth == 0 {
-            return true;
-        }
         i += 1;
+        if depth == 0 {
+            // The node closed. A key's value follows its `: `.
+            let after = &value[i..];
+            return match after.strip_prefix(':') {
+                Some(rest) if rest.is_empty() || rest.starts_with(' ') => {
+                    ends_on_its_line(rest.trim_start_matches(' '))
+                }
+                _ => true,
+            };
+        }
     }
     false
 }
@@ -726,6 +741,12 @@ mod tests {
             ("a: \"x\nb: 1 #\"\n", "a: \"x\nb: 2 #\"\n"),
             ("a: 'x\nb: 1 #'\n", "a: 'x\nb: 2 #'\n"),
             ("a: [x,\nb: 1]\n", "a: [x,\nb: 2]\n"),
+            // The same behind a tag, or after a quoted key.
+            ("a: !!str \"one\nb: 1\"\n", "a: !!str \"one\nb: 2\"\n"),
+            (
+                "data:\n  \"k\": \"one\nz: a\"\n",
+                "data:\n  \"k\": \"one\nz: b\"\n",
+            ),
             // A merge key twice in an item, or its value below its key.
             (
                 "l:\n- name: a\n  name: b\n  v: 1\n",
@@ -742,10 +763,14 @@ mod tests {
                 }
             }
         }
-        // A block scalar's lines are its own, whatever they hold.
-        let old = "a: |\n  {\"x\n  [\nb: 1\n";
-        let new = old.replace("b: 1", "b: 2");
-        assert_eq!(changes(old, &new), Some(full(old, &new)));
+        // A block scalar's lines are its own, whatever they hold, under a key or a dash.
+        for old in [
+            "a: |\n  {\"x\n  [\nb: 1\n",
+            "args:\n- |\n  {\n    \"a\": [1,\n  }\nb: 1\n",
+        ] {
+            let new = old.replace("b: 1", "b: 2");
+            assert_eq!(changes(old, &new), Some(full(old, &new)), "{old}");
+        }
     }
 
     /// A list of mappings named by a merge key, in any order: by `name` (strings, one of them
