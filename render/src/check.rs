@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use crate::diagnostic::Diagnostic;
 use crate::diff::{self, DiffOptions, Item, read};
 use crate::emit::provenance::{FILE, Provenance, file_hash};
+use crate::key::{ObjectKey, shares_identity};
 use crate::load::{self, scan, walk};
 use crate::shell::quote;
 
@@ -187,7 +188,10 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
     let (mut committed, diagnostics) = committed_items(dir, on_disk, &same);
     // Unless one of them shares its identity with another object: the comparison reports
     // that, so it gets them all.
-    if clashes(&same_objects, [&committed, &expected]) {
+    fn keys(items: &[Item]) -> impl Iterator<Item = &ObjectKey> {
+        items.iter().map(|item| &item.key)
+    }
+    if shares_identity(keys(&same_objects), keys(&committed).chain(keys(&expected))) {
         committed.extend(same_objects.iter().cloned());
         expected.append(&mut same_objects);
     }
@@ -329,18 +333,6 @@ fn committed_items(
     let (items, found) = read::items(&texts);
     diagnostics.extend(found);
     (items, diagnostics)
-}
-
-/// Whether an object of `same` has the identity of another one of `same` or of `sides`.
-fn clashes(same: &[Item], sides: [&[Item]; 2]) -> bool {
-    let mut seen = HashSet::with_capacity(same.len());
-    if !same.iter().all(|item| seen.insert(item.key.identity())) {
-        return true;
-    }
-    sides
-        .iter()
-        .flat_map(|side| side.iter())
-        .any(|item| seen.contains(&item.key.identity()))
 }
 
 /// What the committed provenance record (`committed`) says about the tree: hand edits, and

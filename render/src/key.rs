@@ -3,6 +3,7 @@
 //! Identity is (group, version, kind, namespace, name), like kustomize's `resid`. It ignores
 //! `resourceVersion`, `uid` and everything else that the API server changes.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -33,6 +34,18 @@ pub struct Identity<'a> {
     kind: &'a str,
     namespace: Option<&'a str>,
     name: &'a str,
+}
+
+/// Whether an object kept apart from a comparison (because it is equal on both sides) shares
+/// its identity with another one kept apart, or with one of `others`: then the comparison
+/// must see them all, to report the duplicate.
+pub fn shares_identity<'a>(
+    apart: impl IntoIterator<Item = &'a ObjectKey>,
+    others: impl IntoIterator<Item = &'a ObjectKey>,
+) -> bool {
+    let mut seen = HashSet::new();
+    !apart.into_iter().all(|key| seen.insert(key.identity()))
+        || others.into_iter().any(|key| seen.contains(&key.identity()))
 }
 
 impl ObjectKey {

@@ -14,7 +14,7 @@ use crate::hash::content_hash;
 use crate::karpenter::NodePool;
 use crate::karpenter::nodepools;
 use crate::karpenter::schedule::{self, Mode, WorkerPod};
-use crate::key::{Identity, ObjectKey};
+use crate::key::{ObjectKey, shares_identity};
 use crate::load::Document;
 use crate::profile::{Engine, Profile};
 use crate::validate;
@@ -166,8 +166,10 @@ pub fn render_pair(
     // the caller's: either way, both sides go back to whole.
     let whole = old.has_errors()
         || new.has_errors()
-        || clashes(&old.objects, &left_out)
-        || clashes(&new.objects, &left_out);
+        || shares_identity(
+            left_objects().map(|o| &o.key),
+            old.objects.iter().chain(&new.objects).map(|o| &o.key),
+        );
     if whole {
         for side in [&mut old, &mut new] {
             if !side.has_errors() {
@@ -179,15 +181,6 @@ pub fn render_pair(
     }
     let same = left_objects().count();
     RenderedPair { old, new, same }
-}
-
-/// Whether an object of a `left` family has the identity of another object of `left` or of
-/// `objects`.
-fn clashes(objects: &[Emitted], left: &[LeftOut<Emitted>]) -> bool {
-    let mut seen: HashSet<Identity<'_>> = objects.iter().map(|o| o.key.identity()).collect();
-    left.iter()
-        .flat_map(|l| &l.objects)
-        .any(|o| !seen.insert(o.key.identity()))
 }
 
 /// The workloads of `new` that have an equal family on `old`: none when what every family
@@ -558,6 +551,13 @@ data: {a: b}
     /// A worker `podSpec` that fits neither of the chart's default NodePools.
     const PINNED: &str = "    podSpec: {nodeSelector: {disktype: ssd}}\n";
 
+    /// Two diagnostics: the old side's, starting with `old`, then the new side's.
+    fn assert_one_on_each_side(diagnostics: &[String], old: &str, new: &str) {
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+        assert!(diagnostics[0].starts_with(old), "{diagnostics:?}");
+        assert!(diagnostics[1].starts_with(new), "{diagnostics:?}");
+    }
+
     /// [`both_ways`] on an unchanged Pipeline q (with `extra` in its `worker:`) that a new
     /// Pipeline r pushes down the new side, beside a changed p.
     fn q_moved_down(extra: &str, options: &RenderOptions) -> (String, Vec<String>, usize) {
@@ -576,14 +576,10 @@ data: {a: b}
         let relaxed = "    podSpec: {hostNetwork: true}\n";
         let (_, diagnostics, same) = q_moved_down(relaxed, &RenderOptions::default());
         assert_eq!(same, 0, "{diagnostics:?}");
-        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
-        assert!(
-            diagnostics[0].starts_with("old.yaml:19:5: warning[W401]"),
-            "{diagnostics:?}"
-        );
-        assert!(
-            diagnostics[1].starts_with("new.yaml:29:5: warning[W401]"),
-            "{diagnostics:?}"
+        assert_one_on_each_side(
+            &diagnostics,
+            "old.yaml:19:5: warning[W401]",
+            "new.yaml:29:5: warning[W401]",
         );
     }
 
@@ -593,14 +589,10 @@ data: {a: b}
         // though q's family is left out.
         let (_, diagnostics, same) = q_moved_down(PINNED, &RenderOptions::default());
         assert_eq!(same, 2, "{diagnostics:?}");
-        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
-        assert!(
-            diagnostics[0].starts_with("old.yaml:17:3: warning[W600]"),
-            "{diagnostics:?}"
-        );
-        assert!(
-            diagnostics[1].starts_with("new.yaml:27:3: warning[W600]"),
-            "{diagnostics:?}"
+        assert_one_on_each_side(
+            &diagnostics,
+            "old.yaml:17:3: warning[W600]",
+            "new.yaml:27:3: warning[W600]",
         );
     }
 

@@ -105,6 +105,17 @@ impl<'a> Doc<'a> {
     /// The entries of the block mapping in lines `range` whose keys sit at `indent`, sorted
     /// by key; `None` when the lines are not such a mapping or repeat a key.
     fn entries(&self, range: Range<usize>, indent: usize) -> Option<Vec<Entry<'a>>> {
+        self.entries_from(range, indent, None)
+    }
+
+    /// [`Doc::entries`], the first line's content given as `first` when it is not the line's
+    /// own: a sequence item's, after its dash, at `indent`.
+    fn entries_from(
+        &self,
+        range: Range<usize>,
+        indent: usize,
+        first: Option<&'a str>,
+    ) -> Option<Vec<Entry<'a>>> {
         let mut entries: Vec<Entry<'a>> = Vec::new();
         for i in range.clone() {
             let line = &self.lines[i];
@@ -114,13 +125,16 @@ impl<'a> Doc<'a> {
                 }
                 continue;
             }
-            let rest = self.rest(i);
-            if line.indent > indent || (line.indent == indent && is_entry(rest)) {
+            let (at, rest) = match first {
+                Some(first) if i == range.start => (indent, first),
+                _ => (line.indent, self.rest(i)),
+            };
+            if at > indent || (at == indent && is_entry(rest)) {
                 // The value of the entry before: deeper lines, or an indentless sequence.
                 entries.last_mut()?.lines.end = i + 1;
                 continue;
             }
-            if line.indent < indent {
+            if at < indent {
                 return None;
             }
             let (key, _) = plain_key(rest)?;
@@ -188,47 +202,32 @@ impl<'a> Doc<'a> {
 
     /// The merge-key fields of a block sequence's item (see [`Doc::sequence`]) with the names
     /// they give: its keys are on its first line after the dash and on the lines at that
-    /// column. `None` when the item does not start with a key, or a merge-key field is not a
-    /// one-line string or decimal number, or is there twice: it is then the parser's.
+    /// column ([`Doc::entries_from`]). `None` when the item is not such a mapping (a key twice
+    /// among them), or a merge-key field is not a one-line string or decimal number: it is
+    /// then the parser's.
     fn named_fields(&self, item: &Range<usize>) -> Option<Vec<(&'static str, String)>> {
         let dash = self.lines.get(item.start)?.indent;
         let first = self.rest(item.start).strip_prefix("- ")?;
         if first.starts_with(' ') {
             return None;
         }
-        let indent = dash + 2;
-        let mut found: Vec<(&'static str, String)> = Vec::new();
-        // A merge-key field just read: its value must not go on below.
-        let mut last_named = false;
-        for i in item.clone() {
-            let line = &self.lines[i];
-            if !line.content {
+        let mut found = Vec::new();
+        for entry in self.entries_from(item.clone(), dash + 2, Some(first))? {
+            let Some(field) = fields::MERGE_KEYS.iter().find(|k| **k == entry.key) else {
                 continue;
+            };
+            // One line, or the value goes on below: a nested node or a plain scalar that
+            // continues; only the parser tells.
+            if (entry.lines.start + 1..entry.lines.end).any(|i| self.lines[i].content) {
+                return None;
             }
-            let (at, rest) = if i == item.start {
-                (indent, first)
+            let line = if entry.lines.start == item.start {
+                first
             } else {
-                (line.indent, self.rest(i))
+                self.rest(entry.lines.start)
             };
-            if at > indent || (at == indent && i != item.start && is_entry(rest)) {
-                if last_named {
-                    return None;
-                }
-                continue;
-            }
-            if at < indent {
-                return None;
-            }
-            let (key, after) = plain_key(rest)?;
-            last_named = false;
-            let Some(field) = fields::MERGE_KEYS.iter().find(|k| **k == key) else {
-                continue;
-            };
-            if found.iter().any(|(f, _)| f == field) {
-                return None;
-            }
+            let (_, after) = plain_key(line)?;
             found.push((*field, name_of_value(after)?));
-            last_named = true;
         }
         Some(found)
     }

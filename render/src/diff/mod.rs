@@ -393,8 +393,7 @@ fn compare_pair<T: Compared>(
         Pair::Removed(o) => return one_sided(&old[o], ChangeKind::Removed, options),
     };
     if let (Some(a), Some(b)) = (before.text(), after.text()) {
-        // One text on both sides (check's objects of unchanged files) needs no comparing.
-        if std::ptr::eq(a, b) || a == b {
+        if a == b {
             return Ok(None);
         }
         if let Some(change) = compare_texts(before, after, a, b, options) {
