@@ -25,9 +25,11 @@ use super::fields::{self, FieldChange, Step};
 use crate::load;
 use crate::load::scan::{self, plain_key};
 
-/// One line of a document: where it is, its indentation, and whether it holds content.
+/// One line of a document: where it is (with its line break, and where its text ends
+/// without it), its indentation, and whether it holds content.
 struct Line {
     range: Range<usize>,
+    end: usize,
     indent: usize,
     content: bool,
 }
@@ -49,16 +51,19 @@ impl<'a> Doc<'a> {
     /// flow collection that goes on to the next line (which may sit less deep and read as keys).
     fn new(text: &'a str) -> Option<Doc<'a>> {
         let bytes = text.as_bytes();
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
         let mut at = 0;
         // The column a block scalar's lines must be deeper than, inside one.
         let mut block_scalar: Option<usize> = None;
         while at < bytes.len() {
-            let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
-            let line = &text[at..end];
-            let body = line.trim_end_matches(['\n', '\r']);
-            let indent = body.len() - body.trim_start_matches(' ').len();
-            let rest = &body[indent..];
+            let newline = memchr::memchr(b'\n', &bytes[at..]).map(|i| at + i);
+            let next = newline.map_or(bytes.len(), |i| i + 1);
+            let mut end = newline.unwrap_or(bytes.len());
+            while end > at && bytes[end - 1] == b'\r' {
+                end -= 1;
+            }
+            let indent = bytes[at..end].iter().take_while(|&&b| b == b' ').count();
+            let rest = &text[at + indent..end];
             if rest.starts_with('\t') {
                 return None;
             }
@@ -71,11 +76,12 @@ impl<'a> Doc<'a> {
                 block_scalar = value.starts_with(['|', '>']).then_some(column);
             }
             lines.push(Line {
-                range: at..end,
+                range: at..next,
+                end,
                 indent,
                 content,
             });
-            at = end;
+            at = next;
         }
         Some(Doc { text, lines })
     }
@@ -96,9 +102,8 @@ impl<'a> Doc<'a> {
     /// A line's text after its indentation, without the line break.
     fn rest(&self, i: usize) -> &'a str {
         let line = &self.lines[i];
-        self.text[line.range.clone()]
-            .trim_end_matches(['\n', '\r'])
-            .get(line.indent..)
+        self.text
+            .get(line.range.start + line.indent..line.end)
             .unwrap_or_default()
     }
 

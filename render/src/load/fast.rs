@@ -817,11 +817,29 @@ fn resolve_plain(text: &str) -> Result<NodeValue> {
             matches!(b, b'0'..=b'9' | b'_' | b'+' | b'-' | b'.')
                 || b"abcdefABCDEFoOxXiInNtTyY".contains(b)
         });
-        if numeric {
+        if numeric && !is_word_after_digit(bytes) {
             return full::resolve_plain(text).ok_or(Unsupported);
         }
     }
     Ok(NodeValue::String(text.to_string()))
+}
+
+/// Whether a scalar that starts with a digit (after a sign) is a word and not a number: it
+/// has no radix prefix (`0x`, `0o`, `0b`), and a letter other than an exponent's `e`. A
+/// decimal number has no other letter, so a render hash such as `8bbeceead1a41f9b` is a
+/// string without asking the parser.
+fn is_word_after_digit(bytes: &[u8]) -> bool {
+    let digits = bytes
+        .strip_prefix(b"+")
+        .or(bytes.strip_prefix(b"-"))
+        .unwrap_or(bytes);
+    match digits {
+        [b'0', b'x' | b'X' | b'o' | b'O' | b'b' | b'B', ..] => false,
+        [b'0'..=b'9', ..] => digits
+            .iter()
+            .any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E')),
+        _ => false,
+    }
 }
 
 /// `0`, or up to 18 decimal digits without a leading zero, maybe after a `-`: an `i64`.

@@ -149,8 +149,10 @@ fn read_tree(
             let relative = path.strip_prefix(root).unwrap_or(path);
             let relative = load::display(relative);
             buffer.clear();
+            // Read without asking the file its size first (two system calls fewer per
+            // file, as the loader does): the reused buffer grows for a larger one.
             File::open(path)
-                .and_then(|mut file| file.read_to_end(buffer))
+                .and_then(|file| file.take(u64::MAX).read_to_end(buffer))
                 .map(|_| {
                     let file = if rendered.get(relative.as_str()) == Some(&buffer.as_slice()) {
                         Committed::AsRendered
