@@ -366,18 +366,22 @@ fn provenance_findings(
     };
     // A file with the bytes a render would write has the hash the fresh record holds; only
     // the others are hashed.
-    let hashes: Vec<(String, String)> = on_disk
+    let hashed: Vec<(&str, String)> = on_disk
         .par_iter()
-        .filter_map(|(path, file)| {
-            let hash = match (file, fresh.files.get(path.as_str())) {
-                (_, Some(hash)) if same.contains(path) => hash.clone(),
-                (Committed::Bytes(bytes), _) => file_hash(&String::from_utf8_lossy(bytes)),
-                (Committed::AsRendered, _) => return None,
-            };
-            Some((path.clone(), hash))
+        .filter(|(path, _)| !same.contains(*path))
+        .filter_map(|(path, file)| match file {
+            Committed::Bytes(bytes) => {
+                Some((path.as_str(), file_hash(&String::from_utf8_lossy(bytes))))
+            }
+            Committed::AsRendered => None,
         })
         .collect();
-    let mut findings = recorded.hand_edits(&hashes.into_iter().collect());
+    let mut hashes: BTreeMap<&str, &str> = hashed.iter().map(|(p, h)| (*p, h.as_str())).collect();
+    hashes.extend(
+        same.iter()
+            .filter_map(|path| Some((path.as_str(), fresh.files.get(path)?.as_str()))),
+    );
+    let mut findings = recorded.hand_edits(&hashes);
     if recorded.input_digest != fresh.input_digest {
         findings.push("the inputs changed since the last render".into());
     }

@@ -99,16 +99,16 @@ impl Provenance {
 
     /// Files whose content no longer has its recorded hash, and recorded files that are gone,
     /// given the hash ([`file_hash`]) of every file of a tree as it is on disk now.
-    pub fn hand_edits(&self, on_disk: &BTreeMap<String, String>) -> Vec<String> {
+    pub fn hand_edits(&self, on_disk: &BTreeMap<&str, &str>) -> Vec<String> {
         let mut edited = Vec::new();
         for (path, hash) in &self.files {
-            match on_disk.get(path) {
+            match on_disk.get(path.as_str()) {
                 Some(found) if found == hash => {}
                 Some(_) => edited.push(format!("{path} was edited by hand")),
                 None => edited.push(format!("{path} was removed")),
             }
         }
-        for path in on_disk.keys().filter(|p| !self.files.contains_key(*p)) {
+        for path in on_disk.keys().filter(|p| !self.files.contains_key(**p)) {
             edited.push(format!("{path} was added by hand"));
         }
         edited
@@ -143,19 +143,20 @@ mod tests {
             ("b.yaml".to_string(), "b\n".to_string()),
         ];
         let record = Provenance::new(&files, "o".into(), "i".into(), None);
-        let hashes = |files: Vec<(String, String)>| -> BTreeMap<String, String> {
+        let hashes = |files: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
             files
-                .into_iter()
-                .map(|(path, text)| (path, file_hash(&text)))
+                .iter()
+                .map(|(p, text)| (*p, file_hash(text)))
                 .collect()
         };
-        assert_eq!(record.hand_edits(&hashes(files)), Vec::<String>::new());
-        let disk = hashes(vec![
-            ("a.yaml".into(), "changed\n".into()),
-            ("c.yaml".into(), "new\n".into()),
-        ]);
+        fn borrowed<'a>(hashes: &'a [(&'static str, String)]) -> BTreeMap<&'a str, &'a str> {
+            hashes.iter().map(|(p, h)| (*p, h.as_str())).collect()
+        }
+        let same = hashes(&[("a.yaml", "a\n"), ("b.yaml", "b\n")]);
+        assert_eq!(record.hand_edits(&borrowed(&same)), Vec::<String>::new());
+        let disk = hashes(&[("a.yaml", "changed\n"), ("c.yaml", "new\n")]);
         assert_eq!(
-            record.hand_edits(&disk),
+            record.hand_edits(&borrowed(&disk)),
             [
                 "a.yaml was edited by hand",
                 "b.yaml was removed",
