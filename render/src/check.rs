@@ -13,6 +13,7 @@
 //! read back: the render's objects are counted (so the render's own output is not checked
 //! to read back either; tests do that).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -366,22 +367,18 @@ fn provenance_findings(
     };
     // A file with the bytes a render would write has the hash the fresh record holds; only
     // the others are hashed.
-    let hashed: Vec<(&str, String)> = on_disk
+    let hashes: Vec<(&str, Cow<'_, str>)> = on_disk
         .par_iter()
-        .filter(|(path, _)| !same.contains(*path))
-        .filter_map(|(path, file)| match file {
-            Committed::Bytes(bytes) => {
-                Some((path.as_str(), file_hash(&String::from_utf8_lossy(bytes))))
-            }
-            Committed::AsRendered => None,
+        .filter_map(|(path, file)| {
+            let hash = match file {
+                _ if same.contains(path) => Cow::Borrowed(fresh.files.get(path)?.as_str()),
+                Committed::Bytes(bytes) => Cow::Owned(file_hash(&String::from_utf8_lossy(bytes))),
+                Committed::AsRendered => return None,
+            };
+            Some((path.as_str(), hash))
         })
         .collect();
-    let mut hashes: BTreeMap<&str, &str> = hashed.iter().map(|(p, h)| (*p, h.as_str())).collect();
-    hashes.extend(
-        same.iter()
-            .filter_map(|path| Some((path.as_str(), fresh.files.get(path)?.as_str()))),
-    );
-    let mut findings = recorded.hand_edits(&hashes);
+    let mut findings = recorded.hand_edits(hashes.iter().map(|(p, h)| (*p, h.as_ref())));
     if recorded.input_digest != fresh.input_digest {
         findings.push("the inputs changed since the last render".into());
     }

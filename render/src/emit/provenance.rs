@@ -97,20 +97,28 @@ impl Provenance {
         serde_json::from_str(text)
     }
 
-    /// Files whose content no longer has its recorded hash, and recorded files that are gone,
-    /// given the hash ([`file_hash`]) of every file of a tree as it is on disk now.
-    pub fn hand_edits(&self, on_disk: &BTreeMap<&str, &str>) -> Vec<String> {
+    /// Files whose content no longer has its recorded hash, recorded files that are gone, and
+    /// files it does not record, given every file of a tree as it is on disk now with the
+    /// hash of its bytes ([`file_hash`]), in path order: both are walked once, side by side.
+    pub fn hand_edits<'a>(
+        &self,
+        on_disk: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<String> {
         let mut edited = Vec::new();
-        for (path, hash) in &self.files {
-            match on_disk.get(path.as_str()) {
-                Some(found) if found == hash => {}
+        let mut added = Vec::new();
+        let mut recorded = self.files.iter().peekable();
+        for (path, hash) in on_disk {
+            while let Some((gone, _)) = recorded.next_if(|(r, _)| r.as_str() < path) {
+                edited.push(format!("{gone} was removed"));
+            }
+            match recorded.next_if(|(r, _)| r.as_str() == path) {
+                Some((_, kept)) if kept == hash => {}
                 Some(_) => edited.push(format!("{path} was edited by hand")),
-                None => edited.push(format!("{path} was removed")),
+                None => added.push(format!("{path} was added by hand")),
             }
         }
-        for path in on_disk.keys().filter(|p| !self.files.contains_key(**p)) {
-            edited.push(format!("{path} was added by hand"));
-        }
+        edited.extend(recorded.map(|(gone, _)| format!("{gone} was removed")));
+        edited.extend(added);
         edited
     }
 }
@@ -149,18 +157,47 @@ mod tests {
                 .map(|(p, text)| (*p, file_hash(text)))
                 .collect()
         };
-        fn borrowed<'a>(hashes: &'a [(&'static str, String)]) -> BTreeMap<&'a str, &'a str> {
+        fn borrowed<'a>(hashes: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
             hashes.iter().map(|(p, h)| (*p, h.as_str())).collect()
         }
         let same = hashes(&[("a.yaml", "a\n"), ("b.yaml", "b\n")]);
-        assert_eq!(record.hand_edits(&borrowed(&same)), Vec::<String>::new());
+        assert_eq!(record.hand_edits(borrowed(&same)), Vec::<String>::new());
         let disk = hashes(&[("a.yaml", "changed\n"), ("c.yaml", "new\n")]);
         assert_eq!(
-            record.hand_edits(&borrowed(&disk)),
+            record.hand_edits(borrowed(&disk)),
             [
                 "a.yaml was edited by hand",
                 "b.yaml was removed",
                 "c.yaml was added by hand"
+            ]
+        );
+        // Gone and added files before, between and after the kept ones.
+        let record = Provenance::new(
+            &[
+                ("b.yaml".into(), "b\n".into()),
+                ("d.yaml".into(), "d\n".into()),
+                ("f.yaml".into(), "f\n".into()),
+            ],
+            "o".into(),
+            "i".into(),
+            None,
+        );
+        let disk = hashes(&[
+            ("a.yaml", "a\n"),
+            ("c.yaml", "c\n"),
+            ("d.yaml", "d\n"),
+            ("e.yaml", "e\n"),
+            ("g.yaml", "g\n"),
+        ]);
+        assert_eq!(
+            record.hand_edits(borrowed(&disk)),
+            [
+                "b.yaml was removed",
+                "f.yaml was removed",
+                "a.yaml was added by hand",
+                "c.yaml was added by hand",
+                "e.yaml was added by hand",
+                "g.yaml was added by hand"
             ]
         );
     }
