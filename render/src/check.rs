@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostic;
 use crate::diff::{self, DiffOptions, Item, read};
+use crate::emit::OutFile;
 use crate::emit::provenance::{FILE, Provenance, file_hash};
 use crate::key::{ObjectKey, shares_identity};
 use crate::load::{self, scan, walk};
@@ -123,15 +124,15 @@ pub struct Report {
 }
 
 /// Reads the committed tree at `dir` (`tree`) against `expected`, the files of a fresh
-/// render with its provenance record last ([`crate::render::RenderOptions::out_files`]).
-pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> Prepared {
+/// render with its provenance record last ([`crate::render::RenderOptions::out_tree`]).
+pub fn prepare(dir: &Path, mut expected: Vec<OutFile>, tree: Tree) -> Prepared {
     let Tree {
         exists,
         files: on_disk,
         record: committed_record,
     } = tree;
     // The provenance record is last; it is a dot file, which the tree leaves out.
-    let record = expected.pop().map(|(_, text)| text).unwrap_or_default();
+    let record = expected.pop().map(|file| file.text).unwrap_or_default();
     let same = same_files(&expected, &on_disk);
     let every_file_as_rendered = same.len() == expected.len() && same.len() == on_disk.len();
     let (mut stale_files, provenance) = rayon::join(
@@ -154,8 +155,11 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
         // Up to date: the render's own files need not be read back to say so.
         let objects = expected
             .par_iter()
-            .filter(|(path, _)| is_object_file(path))
-            .map(|(_, text)| scan::split(text).len())
+            .filter(|file| is_object_file(&file.path))
+            .map(|file| match file.object {
+                Some(_) => 1,
+                None => scan::split(&file.text).len(),
+            })
             .sum();
         return Prepared {
             diagnostics: Vec::new(),
@@ -168,24 +172,35 @@ pub fn prepare(dir: &Path, mut expected: Vec<(String, String)>, tree: Tree) -> P
         };
     }
     // Compare like with like: the objects of the files a render would write (Flux
-    // Kustomizations included) against the objects committed.
-    let expected_files: Vec<read::File> = expected
-        .into_iter()
-        .filter(|(path, _)| is_object_file(path))
-        .map(|(path, text)| (Arc::from(path), Arc::new(text)))
-        .collect();
-    let (expected_by_file, unreadable_render) = read::items_by_file(&expected_files);
-    // A committed file with the bytes a render would write holds the same objects: they are
-    // equal, so neither read again nor compared, which is nearly every file of a large tree.
-    let mut expected = Vec::new();
+    // Kustomizations included) against the objects committed. The render names the object
+    // of each of its own files; only the others are read. A committed file with the bytes a
+    // render would write holds the same objects: they are equal, so neither read again nor
+    // compared, which is nearly every file of a large tree.
+    let mut expected_items = Vec::new();
     let mut same_objects = Vec::new();
-    for ((path, _), items) in expected_files.iter().zip(expected_by_file) {
-        if same.contains(&**path) {
-            same_objects.extend(items);
-        } else {
-            expected.extend(items);
+    let mut unnamed: Vec<read::File> = Vec::new();
+    for OutFile { path, text, object } in expected {
+        if !is_object_file(&path) {
+            continue;
+        }
+        let Some(key) = object else {
+            unnamed.push((Arc::from(path), Arc::new(text)));
+            continue;
+        };
+        let item = read::rendered_item(key, Arc::from(path.as_str()), text);
+        match same.contains(&path) {
+            true => same_objects.push(item),
+            false => expected_items.push(item),
         }
     }
+    let (unnamed_items, unreadable_render) = read::items_by_file(&unnamed);
+    for ((path, _), items) in unnamed.iter().zip(unnamed_items) {
+        match same.contains(&**path) {
+            true => same_objects.extend(items),
+            false => expected_items.extend(items),
+        }
+    }
+    let mut expected = expected_items;
     let (mut committed, diagnostics) = committed_items(dir, on_disk, &same);
     // Unless one of them shares its identity with another object: the comparison reports
     // that, so it gets them all.
@@ -414,36 +429,33 @@ fn provenance_findings(
 
 /// The committed files that hold the very bytes a render would write: compared once, on
 /// every core, for all that follows.
-fn same_files(
-    expected: &[(String, String)],
-    on_disk: &BTreeMap<String, Committed>,
-) -> HashSet<String> {
+fn same_files(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> HashSet<String> {
     expected
         .par_iter()
-        .filter(|(path, text)| match on_disk.get(path) {
+        .filter(|file| match on_disk.get(&file.path) {
             Some(Committed::AsRendered) => true,
-            Some(Committed::Bytes(bytes)) => bytes == text.as_bytes(),
+            Some(Committed::Bytes(bytes)) => bytes == file.text.as_bytes(),
             None => false,
         })
-        .map(|(path, _)| path.clone())
+        .map(|file| file.path.clone())
         .collect()
 }
 
 /// The files that a fresh render would add, change or delete, in path order.
 fn compare_files(
-    expected: &[(String, String)],
+    expected: &[OutFile],
     on_disk: &BTreeMap<String, Committed>,
     same: &HashSet<String>,
 ) -> Vec<(String, FileState)> {
     let mut stale = BTreeMap::new();
-    for (path, _) in expected {
+    for OutFile { path, .. } in expected {
         if !on_disk.contains_key(path) {
             stale.insert(path.clone(), FileState::Missing);
         } else if !same.contains(path) {
             stale.insert(path.clone(), FileState::Changed);
         }
     }
-    let expected_paths: BTreeSet<&str> = expected.iter().map(|(p, _)| p.as_str()).collect();
+    let expected_paths: BTreeSet<&str> = expected.iter().map(|f| f.path.as_str()).collect();
     for path in on_disk.keys() {
         if !expected_paths.contains(path.as_str()) {
             stale.insert(path.clone(), FileState::Extra);
@@ -467,22 +479,59 @@ mod tests {
     }
 
     /// The files a render of `input` writes, the provenance record last.
-    fn rendered(input: &str) -> Vec<(String, String)> {
+    fn rendered(input: &str) -> Vec<OutFile> {
         let loaded = load_str("in.yaml", input, &Limits::default());
         let digest = provenance::input_digest(&loaded.documents);
         let options = RenderOptions::default();
         let out = render(loaded.documents, loaded.diagnostics, &options);
         assert!(!out.has_errors(), "{:?}", out.diagnostics);
-        options.out_files(out.objects, digest, None)
+        options.out_tree(out.objects, digest, None)
+    }
+
+    /// The files a Flux render of `input` writes, its Kustomizations reading `path`.
+    fn rendered_for_flux(input: &str, path: &str) -> Vec<OutFile> {
+        let loaded = load_str("in.yaml", input, &Limits::default());
+        let mut options = RenderOptions {
+            engine: crate::profile::Engine::Flux,
+            ..RenderOptions::default()
+        };
+        options.profile.gitops.flux.path = path.into();
+        let out = render(loaded.documents, loaded.diagnostics, &options);
+        assert!(!out.has_errors(), "{:?}", out.diagnostics);
+        options.out_tree(out.objects, String::new(), None)
+    }
+
+    #[test]
+    fn the_objects_of_a_file_render_does_not_name_are_read() {
+        // The Flux Kustomizations are one stream of objects that render writes as text only.
+        let before = rendered_for_flux(&config_map("v"), "./old");
+        let after = rendered_for_flux(&config_map("v"), "./new");
+        let stream = "layer-kustomizations.yaml";
+        assert!(after.iter().any(|f| f.path == stream && f.object.is_none()));
+        assert_eq!(
+            check(after, committed(&before)),
+            "out is out of date: 0 added, 0 removed, 3 changed, 1 unchanged\n\
+             ~ Kustomization/flux-system/layer-pools\n    \
+             spec.path: \"./old/pools\" → \"./new/pools\"\n\
+             ~ Kustomization/flux-system/layer-resources\n    \
+             spec.path: \"./old/resources\" → \"./new/resources\"\n\
+             ~ Kustomization/flux-system/layer-workloads\n    \
+             spec.path: \"./old/workloads\" → \"./new/workloads\"\n  \
+             the profile or the render flags changed since the last render\n\
+             2 file(s) differ:\n  \
+             changed  layer-kustomizations.yaml\n  \
+             changed  .layer-render.json\n\
+             Regenerate it with:\n  layer-render --out out in.yaml\n"
+        );
     }
 
     /// A tree that holds `files` as they are.
-    fn committed(files: &[(String, String)]) -> Tree {
+    fn committed(files: &[OutFile]) -> Tree {
         let mut tree = Tree {
             exists: true,
             ..Tree::default()
         };
-        for (path, text) in files {
+        for OutFile { path, text, .. } in files {
             if path == FILE {
                 tree.record = Some(text.clone());
             } else {
@@ -493,7 +542,7 @@ mod tests {
         tree
     }
 
-    fn check(expected: Vec<(String, String)>, tree: Tree) -> String {
+    fn check(expected: Vec<OutFile>, tree: Tree) -> String {
         let prepared = prepare(Path::new("out"), expected, tree);
         assert_eq!(prepared.diagnostics, []);
         let report = prepared.compare().unwrap();
@@ -511,7 +560,7 @@ mod tests {
     }
 
     /// A tree as the binary reads it against `files`: every file the same is not kept.
-    fn read_as_rendered(files: &[(String, String)]) -> Tree {
+    fn read_as_rendered(files: &[OutFile]) -> Tree {
         let mut tree = committed(files);
         for file in tree.files.values_mut() {
             *file = Committed::AsRendered;
@@ -581,9 +630,9 @@ mod tests {
     }
 
     /// The text of file `path` of a render.
-    fn text_of(files: &[(String, String)], path: &str) -> String {
-        let found = files.iter().find(|(p, _)| p == path);
-        found.map(|(_, text)| text.clone()).unwrap_or_default()
+    fn text_of(files: &[OutFile], path: &str) -> String {
+        let found = files.iter().find(|f| f.path == path);
+        found.map(|f| f.text.clone()).unwrap_or_default()
     }
 
     #[test]
@@ -616,8 +665,8 @@ mod tests {
     fn a_hand_edit_is_told_from_a_changed_input() {
         let files = rendered(&config_map("v"));
         let mut edited = files.clone();
-        edited[0].1.push_str("# note\n");
-        let path = edited[0].0.clone();
+        edited[0].text.push_str("# note\n");
+        let path = edited[0].path.clone();
         let text = check(files, committed(&edited));
         assert_eq!(
             text,
@@ -702,9 +751,9 @@ mod tests {
     #[test]
     fn file_comparison_finds_missing_changed_and_extra_files() {
         let expected = vec![
-            ("a.yaml".to_string(), "a\n".to_string()),
-            ("b.yaml".to_string(), "b\n".to_string()),
-            ("c.yaml".to_string(), "c\n".to_string()),
+            OutFile::other("a.yaml", "a\n".into()),
+            OutFile::other("b.yaml", "b\n".into()),
+            OutFile::other("c.yaml", "c\n".into()),
         ];
         let on_disk: BTreeMap<String, Committed> = [
             ("a.yaml".to_string(), Committed::Bytes(b"a\n".to_vec())),
@@ -714,7 +763,7 @@ mod tests {
         ]
         .into();
         let mut expected = expected;
-        expected.push(("c2.yaml".to_string(), "c2\n".to_string()));
+        expected.push(OutFile::other("c2.yaml", "c2\n".into()));
         let same = same_files(&expected, &on_disk);
         assert_eq!(
             same,

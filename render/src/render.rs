@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{self, Diagnostic};
-use crate::emit::{self, Emitted, Keyed, Object};
+use crate::emit::{self, Emitted, Keyed, Object, OutFile};
 use crate::expand::{self, LeftOut, linkage};
 use crate::hash::content_hash;
 use crate::karpenter::NodePool;
@@ -81,20 +81,31 @@ impl RenderOptions {
 
     /// The files of an `--out` tree for `objects`: the layout of the engine, plus the
     /// provenance record of what they were rendered from (last).
-    pub fn out_files(
+    pub fn out_tree(
         &self,
         objects: Vec<Emitted>,
         input_digest: String,
         rendered_with: Option<emit::provenance::RenderedWith>,
-    ) -> Vec<(String, String)> {
+    ) -> Vec<OutFile> {
         let mut files = match self.engine {
             Engine::Flux => emit::gitops::flux_tree(objects, &self.profile.gitops.flux),
             Engine::None | Engine::Argo => emit::tree(objects),
         };
         let record =
             emit::provenance::Provenance::new(&files, self.digest(), input_digest, rendered_with);
-        files.push((emit::provenance::FILE.to_string(), record.to_text()));
+        files.push(OutFile::other(emit::provenance::FILE, record.to_text()));
         files
+    }
+
+    /// [`RenderOptions::out_tree`] as each file's path and text.
+    pub fn out_files(
+        &self,
+        objects: Vec<Emitted>,
+        input_digest: String,
+        rendered_with: Option<emit::provenance::RenderedWith>,
+    ) -> Vec<(String, String)> {
+        let files = self.out_tree(objects, input_digest, rendered_with);
+        files.into_iter().map(|f| (f.path, f.text)).collect()
     }
 }
 

@@ -265,24 +265,28 @@ pub fn rendered(objects: Vec<Emitted>, file: &str) -> Vec<Item> {
     let file: Arc<str> = Arc::from(file);
     objects
         .into_par_iter()
-        .map(|object| {
-            let source = Arc::new(object.yaml);
-            let piece = Piece {
-                range: 0..source.len(),
-                body: 0,
-                line: 1,
-            };
-            Item {
-                key: object.key,
-                content: Content::Text(Text {
-                    file: file.clone(),
-                    source,
-                    piece,
-                    written: Written::Rendered,
-                }),
-            }
-        })
+        .map(|object| rendered_item(object.key, file.clone(), object.yaml))
         .collect()
+}
+
+/// One rendered object as an item: its identity, and its YAML, the whole of `text`, named
+/// `file` in diagnostics.
+pub fn rendered_item(key: ObjectKey, file: Arc<str>, text: String) -> Item {
+    let source = Arc::new(text);
+    let piece = Piece {
+        range: 0..source.len(),
+        body: 0,
+        line: 1,
+    };
+    Item {
+        key,
+        content: Content::Text(Text {
+            file,
+            source,
+            piece,
+            written: Written::Rendered,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::emit::{Emitted, Object, Stage, file_path, yaml};
+use crate::emit::{Emitted, Object, OutFile, Stage, yaml};
 use crate::profile::Flux;
 
 /// The Argo CD annotation that orders a sync.
@@ -84,7 +84,7 @@ fn kustomization(resources: Vec<Value>) -> String {
 /// `kustomization.yaml`, and at the top the Flux Kustomizations that apply them in order
 /// (`dependsOn`, `wait: true` so each waits for the health of the one before). Point a Flux
 /// Kustomization at the top directory, or add `layer-kustomizations.yaml` to an existing one.
-pub fn flux_tree(objects: Vec<Emitted>, flux: &Flux) -> Vec<(String, String)> {
+pub fn flux_tree(objects: Vec<Emitted>, flux: &Flux) -> Vec<OutFile> {
     let mut grouped: [Vec<Emitted>; FLUX_GROUPS.len()] = Default::default();
     for object in objects {
         let stage = Stage::of(&object.key);
@@ -98,11 +98,12 @@ pub fn flux_tree(objects: Vec<Emitted>, flux: &Flux) -> Vec<(String, String)> {
     for (i, ((group, _), objects)) in FLUX_GROUPS.iter().zip(grouped).enumerate() {
         let mut resources = Vec::new();
         for object in objects {
-            let path = file_path(&object.key);
-            files.push((format!("{group}/{path}"), object.yaml));
-            resources.push(Value::String(path));
+            let mut file = OutFile::from(object);
+            resources.push(Value::String(file.path.clone()));
+            file.path = format!("{group}/{}", file.path);
+            files.push(file);
         }
-        files.push((
+        files.push(OutFile::other(
             format!("{group}/kustomization.yaml"),
             kustomization(resources),
         ));
@@ -128,12 +129,12 @@ pub fn flux_tree(objects: Vec<Emitted>, flux: &Flux) -> Vec<(String, String)> {
             "spec": spec,
         }));
     }
-    files.push((
-        "layer-kustomizations.yaml".into(),
+    files.push(OutFile::other(
+        "layer-kustomizations.yaml",
         yaml::to_stream(flux_objects.iter()),
     ));
-    files.push((
-        "kustomization.yaml".into(),
+    files.push(OutFile::other(
+        "kustomization.yaml",
         kustomization(vec![json!("layer-kustomizations.yaml")]),
     ));
     files

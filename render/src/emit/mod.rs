@@ -233,16 +233,48 @@ pub fn file_path(key: &ObjectKey) -> String {
     )
 }
 
+/// A file of an `--out` tree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutFile {
+    /// Its path in the tree, with `/`.
+    pub path: String,
+    /// Its text.
+    pub text: String,
+    /// The identity of the one object it holds, when render made that object: not for a
+    /// kustomization or a stream of Flux Kustomizations. `check` takes it from here instead
+    /// of reading the text back.
+    pub object: Option<ObjectKey>,
+}
+
+impl OutFile {
+    /// A file that holds no object of the render.
+    pub fn other(path: impl Into<String>, text: String) -> Self {
+        OutFile {
+            path: path.into(),
+            text,
+            object: None,
+        }
+    }
+}
+
+impl From<Emitted> for OutFile {
+    /// The object's own file, at [`file_path`].
+    fn from(object: Emitted) -> Self {
+        OutFile {
+            path: file_path(&object.key),
+            text: object.yaml,
+            object: Some(object.key),
+        }
+    }
+}
+
 /// The files of an `--out` tree: one per object, plus `kustomization.yaml` listing them in
 /// apply order. `sortOptions: fifo` keeps kustomize from re-sorting them.
-pub fn tree(objects: Vec<Emitted>) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = objects
-        .into_iter()
-        .map(|o| (file_path(&o.key), o.yaml))
-        .collect();
+pub fn tree(objects: Vec<Emitted>) -> Vec<OutFile> {
+    let mut files: Vec<OutFile> = objects.into_iter().map(OutFile::from).collect();
     let resources: Vec<Value> = files
         .iter()
-        .map(|(p, _)| Value::String(p.clone()))
+        .map(|f| Value::String(f.path.clone()))
         .collect();
     let kustomization = serde_json::json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -250,8 +282,8 @@ pub fn tree(objects: Vec<Emitted>) -> Vec<(String, String)> {
         "resources": resources,
         "sortOptions": {"order": "fifo"},
     });
-    files.push((
-        "kustomization.yaml".to_string(),
+    files.push(OutFile::other(
+        "kustomization.yaml",
         yaml::to_string(&kustomization),
     ));
     files
@@ -350,10 +382,15 @@ mod tests {
         assert_eq!(files.len(), 3);
         assert_eq!(
             files[2],
-            (
-                "kustomization.yaml".to_string(),
+            OutFile::other(
+                "kustomization.yaml",
                 "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- n/v1_Service_s.yaml\n- n/apps_v1_Deployment_d.yaml\nsortOptions:\n  order: fifo\n".to_string()
             )
+        );
+        assert_eq!(files[0].path, "n/v1_Service_s.yaml");
+        assert_eq!(
+            files[0].object,
+            Some(ObjectKey::new("v1", "Service", Some("n"), "s"))
         );
     }
 }

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::emit::OutFile;
 use crate::hash::content_hash;
 use crate::load::Document;
 
@@ -68,7 +69,7 @@ pub fn file_hash(text: &str) -> String {
 impl Provenance {
     /// The record of a tree's files.
     pub fn new(
-        files: &[(String, String)],
+        files: &[OutFile],
         options_digest: String,
         input_digest: String,
         rendered_with: Option<RenderedWith>,
@@ -80,7 +81,7 @@ impl Provenance {
             rendered_with,
             files: files
                 .par_iter()
-                .map(|(path, text)| (path.clone(), file_hash(text)))
+                .map(|file| (file.path.clone(), file_hash(&file.text)))
                 .collect(),
         }
     }
@@ -146,9 +147,9 @@ mod tests {
 
     #[test]
     fn hand_edits_added_and_removed_files_are_named() {
-        let files = vec![
-            ("a.yaml".to_string(), "a\n".to_string()),
-            ("b.yaml".to_string(), "b\n".to_string()),
+        let files = [
+            OutFile::other("a.yaml", "a\n".into()),
+            OutFile::other("b.yaml", "b\n".into()),
         ];
         let record = Provenance::new(&files, "o".into(), "i".into(), None);
         let hashes = |files: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
@@ -174,9 +175,9 @@ mod tests {
         // Gone and added files before, between and after the kept ones.
         let record = Provenance::new(
             &[
-                ("b.yaml".into(), "b\n".into()),
-                ("d.yaml".into(), "d\n".into()),
-                ("f.yaml".into(), "f\n".into()),
+                OutFile::other("b.yaml", "b\n".into()),
+                OutFile::other("d.yaml", "d\n".into()),
+                OutFile::other("f.yaml", "f\n".into()),
             ],
             "o".into(),
             "i".into(),
@@ -209,7 +210,7 @@ mod tests {
             flags: vec!["--strict".into()],
         };
         let record = Provenance::new(
-            &[("a.yaml".into(), "a\n".into())],
+            &[OutFile::other("a.yaml", "a\n".into())],
             "o".into(),
             "i".into(),
             Some(with),

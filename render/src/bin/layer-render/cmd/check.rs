@@ -56,13 +56,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         return Ok(exit::invalid());
     }
     let rendered_with = record::rendered_with(&dir, &paths, &input);
-    let expected = options.out_files(rendered.objects, input_digest, rendered_with);
+    let expected = options.out_tree(rendered.objects, input_digest, rendered_with);
     // The tree is read after the render, so that each file is compared as it is read and
     // only the files that differ are kept.
     let (on_disk, unreadable) = if exists {
         let by_path: HashMap<&str, &[u8]> = expected
             .iter()
-            .map(|(path, text)| (path.as_str(), text.as_bytes()))
+            .map(|file| (file.path.as_str(), file.text.as_bytes()))
             .collect();
         read_tree(&dir, limits.load_restrictor, &by_path)
     } else {
