@@ -17,6 +17,7 @@
 //! with no cause in the report (edited by hand, or its cause dropped by `--ignore`) still
 //! counts.
 
+use rayon::prelude::*;
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
@@ -49,42 +50,57 @@ fn hash_of(field: &FieldChange) -> Option<Hash> {
 }
 
 /// An object as the children map names it: kind, namespace and name.
-type Named = (String, Option<String>, String);
+type Named<'a> = (&'a str, Option<&'a str>, &'a str);
 
-/// Marks the derived fields of every change and the follow-on changes.
+/// Marks the derived fields of every change and the follow-on changes, weighing the changes
+/// on every core.
 pub fn fold(changes: &mut [Change]) {
-    let in_report: HashSet<Named> = changes
+    let in_report: HashSet<Named<'_>> = changes
         .iter()
         .map(|c| {
             (
-                c.key.kind.clone(),
-                c.key.namespace.clone(),
-                c.key.name.clone(),
+                c.key.kind.as_str(),
+                c.key.namespace.as_deref(),
+                c.key.name.as_str(),
             )
         })
         .collect();
-    for change in changes.iter_mut() {
-        if change.kind != ChangeKind::Changed {
+    let marks: Vec<Option<Vec<bool>>> = changes
+        .par_iter()
+        .map(|change| (change.kind == ChangeKind::Changed).then(|| derived(change, &in_report)))
+        .collect();
+    drop(in_report);
+    for (change, marks) in changes.iter_mut().zip(marks) {
+        let Some(marks) = marks else {
             continue;
-        }
-        let own = |f: &&FieldChange| hash_of(f).is_none();
-        let has_own = change.fields.iter().any(|f| own(&f));
-        let spec_changed = change
-            .fields
-            .iter()
-            .filter(own)
-            .any(|f| matches!(f.path.first(), Some(Step::Key(k)) if k == "spec"));
-        let namespace = change.key.namespace.clone();
-        for field in &mut change.fields {
-            field.derived = match hash_of(field) {
-                Some(Hash::Render) => has_own,
-                Some(Hash::Spec) => spec_changed,
-                Some(Hash::Children) => children_explained(field, namespace.as_deref(), &in_report),
-                None => false,
-            };
+        };
+        for (field, derived) in change.fields.iter_mut().zip(marks) {
+            field.derived = derived;
         }
         change.follow_on = !change.fields.is_empty() && change.fields.iter().all(|f| f.derived);
     }
+}
+
+/// Whether each changed field of a changed object is derived.
+fn derived(change: &Change, in_report: &HashSet<Named<'_>>) -> Vec<bool> {
+    let own = |f: &&FieldChange| hash_of(f).is_none();
+    let has_own = change.fields.iter().any(|f| own(&f));
+    let spec_changed = change
+        .fields
+        .iter()
+        .filter(own)
+        .any(|f| matches!(f.path.first(), Some(Step::Key(k)) if k == "spec"));
+    let namespace = change.key.namespace.as_deref();
+    change
+        .fields
+        .iter()
+        .map(|field| match hash_of(field) {
+            Some(Hash::Render) => has_own,
+            Some(Hash::Spec) => spec_changed,
+            Some(Hash::Children) => children_explained(field, namespace, in_report),
+            None => false,
+        })
+        .collect()
 }
 
 /// Whether every entry that differs between the two children maps names an object in the
@@ -92,7 +108,7 @@ pub fn fold(changes: &mut [Change]) {
 fn children_explained(
     field: &FieldChange,
     namespace: Option<&str>,
-    in_report: &HashSet<Named>,
+    in_report: &HashSet<Named<'_>>,
 ) -> bool {
     let map = |value: &Option<Value>| -> Option<Map<String, Value>> {
         match value {
@@ -111,13 +127,9 @@ fn children_explained(
         .collect();
     !differing.is_empty()
         && differing.iter().all(|child| {
-            child.split_once('/').is_some_and(|(kind, name)| {
-                in_report.contains(&(
-                    kind.to_string(),
-                    namespace.map(str::to_string),
-                    name.to_string(),
-                ))
-            })
+            child
+                .split_once('/')
+                .is_some_and(|(kind, name)| in_report.contains(&(kind, namespace, name)))
         })
 }
 

@@ -145,6 +145,12 @@ pub struct Change {
     pub hunks: Option<String>,
 }
 
+impl emit::Keyed for Change {
+    fn key(&self) -> &ObjectKey {
+        &self.key
+    }
+}
+
 /// The counts at the top of every format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -336,8 +342,8 @@ enum Pair {
 }
 
 fn compare<T: Compared>(old: &[T], new: &[T], options: &DiffOptions) -> Result<Report> {
-    let old_index = index(old, Side::Old)?;
-    let new_index = index(new, Side::New)?;
+    let (old_index, new_index) = rayon::join(|| index(old, Side::Old), || index(new, Side::New));
+    let (old_index, new_index) = (old_index?, new_index?);
     let mut pairs = Vec::with_capacity(new.len() + old.len() / 16);
     for (i, object) in new.iter().enumerate() {
         match old_index.get(&object.key().identity()) {
@@ -370,11 +376,9 @@ fn compare<T: Compared>(old: &[T], new: &[T], options: &DiffOptions) -> Result<R
     if !problems.is_empty() {
         return Err(Error::Unreadable(problems));
     }
-    // Apply order, then removed before added for an object whose version moved: stable output
-    // whatever order the inputs came in.
-    report
-        .changes
-        .sort_by(|a, b| emit::compare(&a.key, &b.key).then(a.kind.cmp(&b.kind)));
+    // Apply order: stable output whatever order the inputs came in. No two changes share a
+    // key (an object whose version moved is removed under one and added under another).
+    emit::sort(&mut report.changes);
     derived::fold(&mut report.changes);
     report.groups = group::group(&report.changes);
     Ok(report)
