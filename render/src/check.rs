@@ -14,7 +14,7 @@
 //! to read back either; tests do that).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -133,20 +133,18 @@ pub fn prepare(dir: &Path, mut expected: Vec<OutFile>, tree: Tree) -> Prepared {
     } = tree;
     // The provenance record is last; it is a dot file, which the tree leaves out.
     let record = expected.pop().map(|file| file.text).unwrap_or_default();
-    let same = same_files(&expected, &on_disk);
-    let every_file_as_rendered = same.len() == expected.len() && same.len() == on_disk.len();
-    let (mut stale_files, provenance) = rayon::join(
-        || compare_files(&expected, &on_disk, &same),
-        || {
-            provenance_findings(
-                exists,
-                committed_record.as_deref(),
-                &record,
-                &same,
-                every_file_as_rendered,
-                &on_disk,
-            )
-        },
+    let Standing {
+        expected_same,
+        committed_same,
+        stale: mut stale_files,
+    } = standing(&expected, &on_disk);
+    let provenance = provenance_findings(
+        exists,
+        committed_record.as_deref(),
+        &record,
+        &on_disk,
+        &committed_same,
+        stale_files.is_empty(),
     );
     if exists && !provenance.is_empty() && !stale_files.iter().any(|(p, _)| p == FILE) {
         stale_files.push((FILE.to_string(), FileState::Changed));
@@ -178,30 +176,31 @@ pub fn prepare(dir: &Path, mut expected: Vec<OutFile>, tree: Tree) -> Prepared {
     // compared, which is nearly every file of a large tree.
     let mut expected_items = Vec::new();
     let mut same_objects = Vec::new();
-    let mut unnamed: Vec<read::File> = Vec::new();
-    for OutFile { path, text, object } in expected {
+    let mut unnamed: Vec<(read::File, bool)> = Vec::new();
+    for (OutFile { path, text, object }, same) in expected.into_iter().zip(expected_same) {
         if !is_object_file(&path) {
             continue;
         }
         let Some(key) = object else {
-            unnamed.push((Arc::from(path), Arc::new(text)));
+            unnamed.push(((Arc::from(path), Arc::new(text)), same));
             continue;
         };
         let item = read::rendered_item(key, Arc::from(path.as_str()), text);
-        match same.contains(&path) {
+        match same {
             true => same_objects.push(item),
             false => expected_items.push(item),
         }
     }
+    let (unnamed, unnamed_same): (Vec<read::File>, Vec<bool>) = unnamed.into_iter().unzip();
     let (unnamed_items, unreadable_render) = read::items_by_file(&unnamed);
-    for ((path, _), items) in unnamed.iter().zip(unnamed_items) {
-        match same.contains(&**path) {
+    for (items, same) in unnamed_items.into_iter().zip(unnamed_same) {
+        match same {
             true => same_objects.extend(items),
             false => expected_items.extend(items),
         }
     }
     let mut expected = expected_items;
-    let (mut committed, diagnostics) = committed_items(dir, on_disk, &same);
+    let (mut committed, diagnostics) = committed_items(dir, on_disk, &committed_same);
     // Unless one of them shares its identity with another object: the comparison reports
     // that, so it gets them all.
     fn keys(items: &[Item]) -> impl Iterator<Item = &ObjectKey> {
@@ -305,11 +304,12 @@ fn is_object_file(path: &str) -> bool {
 }
 
 /// The objects of a committed tree's YAML files, read as document texts, with every problem;
-/// but those of the files in `same`, which hold the very bytes a render would write.
+/// but those of the files that hold the very bytes a render would write (`same`, by file in
+/// path order).
 fn committed_items(
     dir: &Path,
     on_disk: BTreeMap<String, Committed>,
-    same: &HashSet<String>,
+    same: &[bool],
 ) -> (Vec<Item>, Vec<Diagnostic>) {
     /// One file, sorted out on any core.
     enum Sorted {
@@ -318,8 +318,9 @@ fn committed_items(
     }
     let files: Vec<(String, Vec<u8>)> = on_disk
         .into_iter()
-        .filter(|(path, _)| is_object_file(path) && !same.contains(path))
-        .filter_map(|(path, file)| match file {
+        .zip(same)
+        .filter(|((path, _), same)| is_object_file(path) && !**same)
+        .filter_map(|((path, file), _)| match file {
             Committed::Bytes(bytes) => Some((path, bytes)),
             // Read as rendered, so in `same`.
             Committed::AsRendered => None,
@@ -353,14 +354,15 @@ fn committed_items(
 
 /// What the committed provenance record (`committed`) says about the tree: hand edits, and
 /// inputs or options that changed since it was rendered. Empty when it matches `expected`.
-/// `as_rendered`: every file, and no other, holds the bytes a render writes.
+/// `same`: whether each file on disk holds the bytes a render writes; `as_rendered`: every
+/// file, and no other, does.
 fn provenance_findings(
     exists: bool,
     committed: Option<&str>,
     expected: &str,
-    same: &HashSet<String>,
-    as_rendered: bool,
     on_disk: &BTreeMap<String, Committed>,
+    same: &[bool],
+    as_rendered: bool,
 ) -> Vec<String> {
     let Some(text) = committed else {
         return if exists {
@@ -382,11 +384,13 @@ fn provenance_findings(
     };
     // A file with the bytes a render would write has the hash the fresh record holds; only
     // the others are hashed.
-    let hashes: Vec<(&str, Cow<'_, str>)> = on_disk
+    let files: Vec<(&String, &Committed)> = on_disk.iter().collect();
+    let hashes: Vec<(&str, Cow<'_, str>)> = files
         .par_iter()
-        .filter_map(|(path, file)| {
+        .zip(same)
+        .filter_map(|(&(path, file), &same)| {
             let hash = match file {
-                _ if same.contains(path) => Cow::Borrowed(fresh.files.get(path)?.as_str()),
+                _ if same => Cow::Borrowed(fresh.files.get(path)?.as_str()),
                 Committed::Bytes(bytes) => Cow::Owned(file_hash(&String::from_utf8_lossy(bytes))),
                 Committed::AsRendered => return None,
             };
@@ -427,41 +431,69 @@ fn provenance_findings(
     findings
 }
 
-/// The committed files that hold the very bytes a render would write: compared once, on
-/// every core, for all that follows.
-fn same_files(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> HashSet<String> {
-    expected
-        .par_iter()
-        .filter(|file| match on_disk.get(&file.path) {
-            Some(Committed::AsRendered) => true,
-            Some(Committed::Bytes(bytes)) => bytes == file.text.as_bytes(),
-            None => false,
-        })
-        .map(|file| file.path.clone())
-        .collect()
+/// The render's files and the tree's, side by side.
+struct Standing {
+    /// Per file of the render, in its order: whether the tree holds its very bytes.
+    expected_same: Vec<bool>,
+    /// Per file of the tree, in path order: whether it holds the very bytes a render writes.
+    committed_same: Vec<bool>,
+    /// The files that a fresh render would add, change or delete, in path order.
+    stale: Vec<(String, FileState)>,
 }
 
-/// The files that a fresh render would add, change or delete, in path order.
-fn compare_files(
-    expected: &[OutFile],
-    on_disk: &BTreeMap<String, Committed>,
-    same: &HashSet<String>,
-) -> Vec<(String, FileState)> {
-    let mut stale = BTreeMap::new();
-    for OutFile { path, .. } in expected {
-        if !on_disk.contains_key(path) {
-            stale.insert(path.clone(), FileState::Missing);
-        } else if !same.contains(path) {
-            stale.insert(path.clone(), FileState::Changed);
+/// Where each file stands: both sides are walked once in path order, and the files on both
+/// compared on every core, instead of looking each path up on the other side.
+fn standing(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> Standing {
+    let mut order: Vec<usize> = (0..expected.len()).collect();
+    order.par_sort_unstable_by(|&a, &b| expected[a].path.cmp(&expected[b].path));
+    let disk: Vec<(&String, &Committed)> = on_disk.iter().collect();
+    // (render file, tree file), by index, in path order.
+    let mut pairs: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(disk.len());
+    let mut next = disk
+        .iter()
+        .map(|(path, _)| path.as_str())
+        .enumerate()
+        .peekable();
+    for &i in &order {
+        let path = expected[i].path.as_str();
+        while let Some((j, _)) = next.next_if(|(_, p)| *p < path) {
+            pairs.push((None, Some(j)));
+        }
+        let j = next.next_if(|(_, p)| *p == path).map(|(j, _)| j);
+        pairs.push((Some(i), j));
+    }
+    pairs.extend(next.map(|(j, _)| (None, Some(j))));
+    let same: Vec<bool> = pairs
+        .par_iter()
+        .map(|&pair| match pair {
+            (Some(i), Some(j)) => match disk[j].1 {
+                Committed::AsRendered => true,
+                Committed::Bytes(bytes) => *bytes == expected[i].text.as_bytes(),
+            },
+            _ => false,
+        })
+        .collect();
+    let mut standing = Standing {
+        expected_same: vec![false; expected.len()],
+        committed_same: vec![false; disk.len()],
+        stale: Vec::new(),
+    };
+    for (&(i, j), same) in pairs.iter().zip(same) {
+        let state = match (i, j) {
+            (Some(i), Some(j)) => {
+                standing.expected_same[i] = same;
+                standing.committed_same[j] = same;
+                (!same).then_some((&expected[i].path, FileState::Changed))
+            }
+            (Some(i), None) => Some((&expected[i].path, FileState::Missing)),
+            (None, Some(j)) => Some((disk[j].0, FileState::Extra)),
+            (None, None) => None,
+        };
+        if let Some((path, state)) = state {
+            standing.stale.push((path.clone(), state));
         }
     }
-    let expected_paths: BTreeSet<&str> = expected.iter().map(|f| f.path.as_str()).collect();
-    for path in on_disk.keys() {
-        if !expected_paths.contains(path.as_str()) {
-            stale.insert(path.clone(), FileState::Extra);
-        }
-    }
-    stale.into_iter().collect()
+    standing
 }
 
 #[cfg(test)]
@@ -764,13 +796,12 @@ mod tests {
         .into();
         let mut expected = expected;
         expected.push(OutFile::other("c2.yaml", "c2\n".into()));
-        let same = same_files(&expected, &on_disk);
+        let standing = standing(&expected, &on_disk);
+        assert_eq!(standing.expected_same, [true, false, false, true]);
+        // a, b, c2, notes
+        assert_eq!(standing.committed_same, [true, false, true, false]);
         assert_eq!(
-            same,
-            HashSet::from(["a.yaml".to_string(), "c2.yaml".to_string()])
-        );
-        assert_eq!(
-            compare_files(&expected, &on_disk, &same),
+            standing.stale,
             [
                 ("b.yaml".to_string(), FileState::Changed),
                 ("c.yaml".to_string(), FileState::Missing),
