@@ -17,8 +17,8 @@ use layer_render::check::{self, Committed, Tree};
 use layer_render::diagnostic::{Code, Diagnostic};
 use layer_render::diff;
 use layer_render::emit::provenance::{self, Provenance};
-use layer_render::load::walk::{self, Select};
-use layer_render::load::{self, LoadRestrictor};
+use layer_render::load;
+use layer_render::load::walk::{self, Select, Walked};
 use layer_render::render::render;
 use layer_render::shell::quote;
 
@@ -49,8 +49,18 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         bail!("{} is not a directory", dir.display());
     }
     let loaded = load::load_paths(&paths, &limits);
-    let input_digest = provenance::input_digest(&loaded.documents);
-    let rendered = render(loaded.documents, loaded.diagnostics, &options);
+    // Which files the tree holds does not depend on the render: they are listed on one core
+    // while it runs, filling the moments the render leaves a core idle.
+    let (walked, (input_digest, rendered)) = rayon::join(
+        || exists.then(|| walk::walk(&dir, Select::Everything, limits.load_restrictor)),
+        || {
+            let digest = provenance::input_digest(&loaded.documents);
+            (
+                digest,
+                render(loaded.documents, loaded.diagnostics, &options),
+            )
+        },
+    );
     print::diagnostics(&rendered.diagnostics, input.format)?;
     if rendered.has_errors() {
         return Ok(exit::invalid());
@@ -59,14 +69,15 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let expected = options.out_tree(rendered.objects, input_digest, rendered_with);
     // The tree is read after the render, so that each file is compared as it is read and
     // only the files that differ are kept.
-    let (on_disk, unreadable) = if exists {
-        let by_path: HashMap<&str, &[u8]> = expected
-            .iter()
-            .map(|file| (file.path.as_str(), file.text.as_bytes()))
-            .collect();
-        read_tree(&dir, limits.load_restrictor, &by_path)
-    } else {
-        (BTreeMap::new(), Vec::new())
+    let (on_disk, unreadable) = match walked {
+        Some(walked) => {
+            let by_path: HashMap<&str, &[u8]> = expected
+                .iter()
+                .map(|file| (file.path.as_str(), file.text.as_bytes()))
+                .collect();
+            read_tree(&dir, walked, &by_path)
+        }
+        None => (BTreeMap::new(), Vec::new()),
     };
     let tree = Tree {
         exists,
@@ -130,17 +141,16 @@ fn check_inputs(
     Ok((paths, recorded))
 }
 
-/// Every file under `root` (relative path with `/`, contents), skipping dot-entries, with the
-/// problems that kept any from being read: links out of the tree among them, so a committed
-/// render cannot make `check` read a file elsewhere on the machine. Files are read on every
-/// core, each into a buffer its core reuses; a file with the bytes `rendered` gives its path
-/// is not kept.
+/// Every file the walk of `root` found (relative path with `/`, contents), with the problems
+/// that kept any from being read: links out of the tree among them (the walk's), so a
+/// committed render cannot make `check` read a file elsewhere on the machine. Files are read
+/// on every core, each into a buffer its core reuses; a file with the bytes `rendered` gives
+/// its path is not kept.
 fn read_tree(
     root: &Path,
-    restrictor: LoadRestrictor,
+    walked: Walked,
     rendered: &HashMap<&str, &[u8]>,
 ) -> (BTreeMap<String, Committed>, Vec<Diagnostic>) {
-    let walked = walk::walk(root, Select::Everything, restrictor);
     let mut diagnostics = walked.diagnostics;
     let read: Vec<_> = walked
         .files
@@ -193,7 +203,7 @@ fn regenerate_command(dir: &Path, paths: &[PathBuf], input: &InputArgs) -> Strin
 mod tests {
     use super::*;
     use crate::cli::{Format, ProfileArgs};
-    use layer_render::load::Limits;
+    use layer_render::load::{Limits, LoadRestrictor};
 
     #[test]
     fn the_regenerate_command_carries_every_flag_that_changes_output() {
