@@ -9,9 +9,10 @@
 //! binary renders, reads the tree against the render (a file with the render's bytes is not
 //! kept: [`Committed::AsRendered`]), and prints. [`prepare`] reads the committed objects (its
 //! diagnostics decide whether there is anything to compare), then [`Prepared::compare`]
-//! makes the report. When no file is stale and the record has nothing to say, no object is
-//! read back: the render's objects are counted (so the render's own output is not checked
-//! to read back either; tests do that).
+//! makes the report. The render names the object of each file it writes
+//! ([`OutFile::object`]), so its files are not read back for their identities; tests check
+//! that they read. When no file is stale and the record has nothing to say, no committed
+//! object is read either: the render's objects are counted.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -117,7 +118,8 @@ pub struct Report {
     pub stale_files: Vec<(String, FileState)>,
     /// What the provenance record says: hand edits, changed inputs or flags.
     pub provenance: Vec<String>,
-    /// Rendered files that do not read back: always a bug.
+    /// Rendered files written as text alone (the Flux Kustomizations) that do not read back:
+    /// always a bug.
     pub diagnostics: Vec<Diagnostic>,
     /// Both sides' objects, so that a caller about to exit can skip freeing them.
     pub items: (Vec<Item>, Vec<Item>),
@@ -445,25 +447,33 @@ struct Standing {
 /// compared on every core, instead of looking each path up on the other side.
 fn standing(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> Standing {
     let mut order: Vec<usize> = (0..expected.len()).collect();
-    order.par_sort_unstable_by(|&a, &b| expected[a].path.cmp(&expected[b].path));
+    order.par_sort_by(|&a, &b| expected[a].path.cmp(&expected[b].path));
     let disk: Vec<(&String, &Committed)> = on_disk.iter().collect();
-    // (render file, tree file), by index, in path order.
+    // (render file, tree file), by index, in path order. Two render files of one path (two
+    // objects of one identity) both meet the tree's file there.
     let mut pairs: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(disk.len());
     let mut next = disk
         .iter()
         .map(|(path, _)| path.as_str())
         .enumerate()
         .peekable();
+    let mut met: Option<(&str, Option<usize>)> = None;
     for &i in &order {
         let path = expected[i].path.as_str();
-        while let Some((j, _)) = next.next_if(|(_, p)| *p < path) {
-            pairs.push((None, Some(j)));
-        }
-        let j = next.next_if(|(_, p)| *p == path).map(|(j, _)| j);
+        let j = match met {
+            Some((last, j)) if last == path => j,
+            _ => {
+                while let Some((j, _)) = next.next_if(|(_, p)| *p < path) {
+                    pairs.push((None, Some(j)));
+                }
+                next.next_if(|(_, p)| *p == path).map(|(j, _)| j)
+            }
+        };
+        met = Some((path, j));
         pairs.push((Some(i), j));
     }
     pairs.extend(next.map(|(j, _)| (None, Some(j))));
-    let same: Vec<bool> = pairs
+    let mut same: Vec<bool> = pairs
         .par_iter()
         .map(|&pair| match pair {
             (Some(i), Some(j)) => match disk[j].1 {
@@ -473,6 +483,24 @@ fn standing(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> Stan
             _ => false,
         })
         .collect();
+    // A path is as rendered when the tree's file holds the text of any render file there.
+    let path_of = |&(i, j): &(Option<usize>, Option<usize>)| match (i, j) {
+        (Some(i), _) => expected[i].path.as_str(),
+        (None, Some(j)) => disk[j].0.as_str(),
+        (None, None) => "",
+    };
+    let mut start = 0;
+    while start < pairs.len() {
+        let path = path_of(&pairs[start]);
+        let end = start
+            + pairs[start..]
+                .iter()
+                .take_while(|p| path_of(p) == path)
+                .count();
+        let any = same[start..end].iter().any(|s| *s);
+        same[start..end].fill(any);
+        start = end;
+    }
     let mut standing = Standing {
         expected_same: vec![false; expected.len()],
         committed_same: vec![false; disk.len()],
@@ -489,7 +517,10 @@ fn standing(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> Stan
             (None, Some(j)) => Some((disk[j].0, FileState::Extra)),
             (None, None) => None,
         };
-        if let Some((path, state)) = state {
+        // Once per path.
+        if let Some((path, state)) = state
+            && standing.stale.last().is_none_or(|(last, _)| last != path)
+        {
             standing.stale.push((path.clone(), state));
         }
     }
@@ -778,6 +809,28 @@ mod tests {
             "{messages:?}"
         );
         assert!(prepared.diagnostics[0].is_error());
+    }
+
+    #[test]
+    fn two_render_files_of_one_path_meet_the_tree_file_there() {
+        // Two objects of one identity (a Pipeline's worker and a Function's of one name) are
+        // written at one path: as rendered when the tree holds either text, else changed once.
+        let expected = vec![
+            OutFile::other("a.yaml", "x\n".into()),
+            OutFile::other("a.yaml", "y\n".into()),
+        ];
+        let tree = |text: &[u8]| -> BTreeMap<String, Committed> {
+            [("a.yaml".to_string(), Committed::Bytes(text.to_vec()))].into()
+        };
+        let one = standing(&expected, &tree(b"y\n"));
+        assert_eq!(one.expected_same, [true, true]);
+        assert_eq!(one.committed_same, [true]);
+        assert_eq!(one.stale, []);
+        let neither = standing(&expected, &tree(b"z\n"));
+        assert_eq!(neither.expected_same, [false, false]);
+        assert_eq!(neither.stale, [("a.yaml".to_string(), FileState::Changed)]);
+        let gone = standing(&expected, &BTreeMap::new());
+        assert_eq!(gone.stale, [("a.yaml".to_string(), FileState::Missing)]);
     }
 
     #[test]

@@ -377,7 +377,7 @@ fn compare<T: Compared>(old: &[T], new: &[T], options: &DiffOptions) -> Result<R
         return Err(Error::Unreadable(problems));
     }
     // Apply order: stable output whatever order the inputs came in. No two changes share a
-    // key (an object whose version moved is removed under one and added under another).
+    // key: each side holds an identity once, and pairs are made by identity.
     emit::sort(&mut report.changes);
     derived::fold(&mut report.changes);
     report.groups = group::group(&report.changes);

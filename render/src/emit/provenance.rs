@@ -108,7 +108,13 @@ impl Provenance {
         let mut edited = Vec::new();
         let mut added = Vec::new();
         let mut recorded = self.files.iter().peekable();
+        let mut previous: Option<&str> = None;
         for (path, hash) in on_disk {
+            debug_assert!(
+                previous < Some(path),
+                "{path}: the tree's files out of path order"
+            );
+            previous = Some(path);
             while let Some((gone, _)) = recorded.next_if(|(r, _)| r.as_str() < path) {
                 edited.push(format!("{gone} was removed"));
             }

@@ -101,7 +101,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         }
         Err(err) => return Err(err).with_context(|| format!("cannot compare {}", dir.display())),
     };
-    // Render's own output always reads; anything else is a bug worth seeing.
+    // The files render writes as text alone (the Flux Kustomizations) always read; anything
+    // else is a bug worth seeing.
     if !report.diagnostics.is_empty() {
         print::diagnostics(&report.diagnostics, input.format)?;
     }
