@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use layer_render::emit;
+use layer_render::emit::{self, OutFile};
 use layer_render::load::{Limits, load_str};
 use layer_render::render::{RenderOptions, render, render_json};
 use proptest::prelude::*;
@@ -228,7 +228,7 @@ fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
 struct Rendered {
     intended: Vec<Value>,
     stream: String,
-    tree: Vec<(String, String)>,
+    tree: Vec<OutFile>,
 }
 
 /// Renders `objects` as the binary does.
@@ -245,7 +245,7 @@ fn render_objects(objects: &[Value]) -> Rendered {
     let intended: Vec<Value> = rendered.objects.into_iter().map(|o| o.value).collect();
     let emitted = render(load(), Vec::new(), &options).objects;
     let stream = emit::stream(&emitted);
-    let tree = options.out_files(emitted, String::new(), None);
+    let tree = options.out_tree(emitted, String::new(), None);
     Rendered {
         intended,
         stream,
@@ -400,9 +400,9 @@ fn check_readers(strings: &[String]) {
 
 /// What `kubectl kustomize` builds from an `--out` tree, read back by kubectl (as Go writes
 /// and reads it); `Err` with kustomize's message when it fails.
-fn kustomize_reads(tree: &[(String, String)]) -> Result<(String, Vec<Value>), String> {
+fn kustomize_reads(tree: &[OutFile]) -> Result<(String, Vec<Value>), String> {
     let dir = tempfile::tempdir().unwrap();
-    for (path, text) in tree {
+    for OutFile { path, text, .. } in tree {
         let path = dir.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();

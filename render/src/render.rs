@@ -96,17 +96,6 @@ impl RenderOptions {
         files.push(OutFile::other(emit::provenance::FILE, record.to_text()));
         files
     }
-
-    /// [`RenderOptions::out_tree`] as each file's path and text.
-    pub fn out_files(
-        &self,
-        objects: Vec<Emitted>,
-        input_digest: String,
-        rendered_with: Option<emit::provenance::RenderedWith>,
-    ) -> Vec<(String, String)> {
-        let files = self.out_tree(objects, input_digest, rendered_with);
-        files.into_iter().map(|f| (f.path, f.text)).collect()
-    }
 }
 
 impl<T> Rendered<T> {

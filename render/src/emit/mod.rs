@@ -68,6 +68,12 @@ pub trait Keyed {
     fn key(&self) -> &ObjectKey;
 }
 
+impl Keyed for ObjectKey {
+    fn key(&self) -> &ObjectKey {
+        self
+    }
+}
+
 impl Keyed for Object {
     fn key(&self) -> &ObjectKey {
         &self.key
@@ -161,11 +167,6 @@ fn sub_rank(stage: Stage, kind: &str) -> usize {
         _ => return 0,
     };
     list.iter().position(|k| *k == kind).unwrap_or(list.len())
-}
-
-/// The total apply order.
-pub fn compare(a: &ObjectKey, b: &ObjectKey) -> Ordering {
-    rank(a).cmp(&rank(b)).then_with(|| tie_break(a, b))
 }
 
 /// Where an object's kind applies: its stage, then its place within the stage.
@@ -318,7 +319,7 @@ mod tests {
             key("hevlayer.com/v1alpha1", "InfraRules", None, "default"),
             key("hevlayer.com/v1", "Index", Some("a"), "i"),
         ];
-        keys.sort_by(compare);
+        sort(&mut keys);
         let kinds: Vec<_> = keys.iter().map(|k| k.kind.as_str()).collect();
         assert_eq!(
             kinds,
@@ -340,12 +341,12 @@ mod tests {
 
     #[test]
     fn ties_break_on_namespace_then_name() {
-        let mut keys = [
+        let mut keys = vec![
             key("apps/v1", "Deployment", Some("b"), "a"),
             key("apps/v1", "Deployment", Some("a"), "z"),
             key("apps/v1", "Deployment", Some("a"), "b"),
         ];
-        keys.sort_by(compare);
+        sort(&mut keys);
         let names: Vec<_> = keys
             .iter()
             .map(|k| format!("{}/{}", k.namespace.as_deref().unwrap(), k.name))

@@ -18,12 +18,13 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use layer_render::emit::OutFile;
 
 /// Writes `files` (relative path, content) as the tree at `dir`, replacing any earlier render.
-pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<()> {
+pub fn write_tree(dir: &Path, files: &[OutFile]) -> Result<()> {
     let dir = out_dir(dir)?;
-    for (relative, _) in files {
-        confined(relative)?;
+    for OutFile { path, .. } in files {
+        confined(path)?;
     }
     refuse_linked_components(&dir)?;
     guard_existing(&dir)?;
@@ -179,12 +180,12 @@ fn guard_existing(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_all(root: &Path, files: &[(String, String)]) -> Result<()> {
+fn write_all(root: &Path, files: &[OutFile]) -> Result<()> {
     // Each directory once, parents first, then the files on every core: a large tree is
     // mostly file creation.
     let mut dirs = std::collections::BTreeSet::new();
-    for (relative, _) in files {
-        let mut parent = Path::new(relative).parent();
+    for OutFile { path, .. } in files {
+        let mut parent = Path::new(path).parent();
         while let Some(dir) = parent.filter(|d| !d.as_os_str().is_empty()) {
             dirs.insert(dir);
             parent = dir.parent();
@@ -196,10 +197,10 @@ fn write_all(root: &Path, files: &[(String, String)]) -> Result<()> {
     }
     let written: Vec<Result<()>> = files
         .par_iter()
-        .map(|(relative, content)| {
-            let path = root.join(relative);
+        .map(|OutFile { path, text, .. }| {
+            let path = root.join(path);
             create_new(&path)
-                .and_then(|mut file| file.write_all(content.as_bytes()))
+                .and_then(|mut file| file.write_all(text.as_bytes()))
                 .with_context(|| format!("cannot write {}", path.display()))
         })
         .collect();

@@ -54,7 +54,7 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
     match out {
         Some(dir) => {
             let rendered_with = record::rendered_with(&dir, &paths, &input);
-            let files = options.out_files(
+            let files = options.out_tree(
                 rendered.objects,
                 input_digest.unwrap_or_default(),
                 rendered_with,
