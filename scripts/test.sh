@@ -19,11 +19,19 @@ step() {
     local start=$SECONDS
     if ! "$@"; then
         echo "==> $name FAILED after $((SECONDS - start))s" >&2
+        # Tests that fail in a row for no reason of their own are often a full disk.
+        free_space >&2
         exit 1
     fi
     echo "==> $name ok in $((SECONDS - start))s"
 }
 
+# Free space where the build and the tests write: a fresh run needs about 5 GB (README).
+free_space() {
+    df -h "$ROOT" "${TMPDIR:-/tmp}" | sed 's/^/==> disk: /'
+}
+
+free_space
 step tools scripts/tools.sh
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
