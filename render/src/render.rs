@@ -14,7 +14,7 @@ use crate::hash::content_hash;
 use crate::karpenter::NodePool;
 use crate::karpenter::nodepools;
 use crate::karpenter::schedule::{self, Mode, WorkerPod};
-use crate::key::{ObjectKey, shares_identity};
+use crate::key::ObjectKey;
 use crate::load::Document;
 use crate::profile::{Engine, Profile};
 use crate::validate;
@@ -142,8 +142,9 @@ pub struct RenderedPair {
 /// object is equal on both sides has an equal family: it is built once, on the old side, and
 /// left out of both renders, its worker checked on each. Each side keeps its own
 /// diagnostics. A family whose expansion reports anything is rendered on both sides as usual,
-/// and nothing is left out when a side has an error or when a left-out object shares its
-/// identity with another: the renders are then whole, as [`render`] makes them.
+/// and nothing is left out when a side has an error: the renders are then whole, as
+/// [`render`] makes them. (No two objects of a render share an identity: validation refuses
+/// the inputs that would make them, E110.)
 pub fn render_pair(
     old: (Vec<Document>, Vec<Diagnostic>),
     new: (Vec<Document>, Vec<Diagnostic>),
@@ -162,15 +163,8 @@ pub fn render_pair(
     take_left_out(&mut new.inputs.functions, &left, &mut reused);
     let (mut new, _) = new.expand(options, Emitted::from, &HashSet::new(), reused);
     let left_objects = || left_out.iter().flat_map(|l| &l.objects);
-    // Two objects of one identity on a side are the comparison's to report, and an error is
-    // the caller's: either way, both sides go back to whole.
-    let whole = old.has_errors()
-        || new.has_errors()
-        || shares_identity(
-            left_objects().map(|o| &o.key),
-            old.objects.iter().chain(&new.objects).map(|o| &o.key),
-        );
-    if whole {
+    // An error is the caller's to report, about whole renders.
+    if old.has_errors() || new.has_errors() {
         for side in [&mut old, &mut new] {
             if !side.has_errors() {
                 side.objects.extend(left_objects().cloned());
@@ -597,9 +591,9 @@ data: {a: b}
     }
 
     #[test]
-    fn a_left_out_object_that_shares_its_identity_leaves_nothing_out() {
-        // A Pipeline and a Function named q both make Deployment/shop/q-worker: the comparison
-        // reports the clash, as it does for two whole renders.
+    fn workloads_that_would_share_a_child_are_an_error_on_both_sides() {
+        // A Pipeline and a Function named q both make Deployment/shop/q-worker: refused on
+        // each side, so nothing is left out.
         let function = "apiVersion: hevlayer.com/v1alpha1\nkind: Function\nmetadata: {name: q, namespace: shop}\nspec:\n  targetNamespaces: [t]\n  inputs: [id]\n  version: v1\n  triggers: [write]\n  worker: {image: f:1}\n  scaling: {replicas: {max: 2}}\n";
         let old = stream(&[
             &pipeline("p", "w:1", ""),
@@ -612,12 +606,43 @@ data: {a: b}
             function,
         ]);
         let (text, diagnostics, same) = both_ways(&old, &new, &RenderOptions::default());
-        assert_eq!(diagnostics, Vec::<String>::new());
-        assert_eq!(same, 0);
+        let clash = |side: &str, at: &str, this: &str, that: &str| {
+            format!(
+                "{side}.yaml:{at}: error[E110]: {this}: metadata.name: render would make Deployment/shop/q-worker for both this {} and {that}; rename one of them",
+                this.split('/').next().unwrap_or_default()
+            )
+        };
         assert_eq!(
-            text,
-            "error: the old side holds Deployment/shop/q-worker twice"
+            diagnostics,
+            [
+                clash(
+                    "old",
+                    "13:12",
+                    "Pipeline/shop/q",
+                    "Function/shop/q at old.yaml:21:1"
+                ),
+                clash(
+                    "old",
+                    "23:12",
+                    "Function/shop/q",
+                    "Pipeline/shop/q at old.yaml:11:1"
+                ),
+                clash(
+                    "new",
+                    "13:12",
+                    "Pipeline/shop/q",
+                    "Function/shop/q at new.yaml:21:1"
+                ),
+                clash(
+                    "new",
+                    "23:12",
+                    "Function/shop/q",
+                    "Pipeline/shop/q at new.yaml:11:1"
+                ),
+            ]
         );
+        assert_eq!(same, 0);
+        assert_eq!(text, "0 added, 0 removed, 0 changed, 0 unchanged\n");
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub const ANNOTATION_SPEC_HASH: &str = "layer.hev.dev/spec-hash";
 pub const ANNOTATION_CHILDREN: &str = "layer.hev.dev/children";
 
 /// Longest workload name whose `<name>-worker` children still fit in 63 characters.
-pub const MAX_WORKLOAD_NAME: usize = 63 - "-worker".len();
+pub const MAX_WORKLOAD_NAME: usize = 63 - CHILD_SUFFIX.len();
 
 /// Which of the two workload kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -240,8 +240,16 @@ impl<'a> Workload<'a> {
 
 /// The name of a workload's children.
 pub fn child_name(workload_name: &str) -> String {
-    format!("{workload_name}-worker")
+    format!("{workload_name}{CHILD_SUFFIX}")
 }
+
+/// The name of the workload whose children `child` would name, when it could be one.
+pub fn workload_name_of_child(child: &str) -> Option<&str> {
+    child.strip_suffix(CHILD_SUFFIX)
+}
+
+/// What a workload's name gets to name its children.
+const CHILD_SUFFIX: &str = "-worker";
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]

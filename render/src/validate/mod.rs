@@ -20,6 +20,7 @@ pub fn check_all(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
     out.extend(stores::check_indexes(inputs));
     out.extend(workloads::check_infra_rules(inputs));
     out.extend(workloads::check_workloads(inputs, profile));
+    out.extend(workloads::check_child_identities(inputs));
     out
 }
 

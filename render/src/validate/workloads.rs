@@ -1,14 +1,16 @@
 //! Pipeline and Function checks: the pool, the replica ceilings, the schedule and the names
 //! of the children they will get.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
-use crate::api::family::{MAX_WORKLOAD_NAME, Workload};
+use crate::api::family::{self, ChildRef, MAX_WORKLOAD_NAME, Workload};
 use crate::api::pools;
 use crate::api::{ComputePool, InfraRules};
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::field_path::FieldPath;
 use crate::keda::cron;
+use crate::key::{ObjectKey, split_api_version};
+use crate::load::Document;
 use crate::profile::Profile;
 use crate::validate::names;
 use crate::validate::objects::{Inputs, Sourced};
@@ -142,6 +144,134 @@ pub fn check_workloads(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
         );
     }
     out
+}
+
+/// Objects render would make twice. A Pipeline and a Function of one name in one namespace
+/// get children of the same names: each is told, naming the other (renaming either one
+/// fixes both). An input object that is one of a workload's children is told too.
+pub fn check_child_identities(inputs: &Inputs) -> Vec<Diagnostic> {
+    let name = FieldPath::keys(&["metadata", "name"]);
+    let workloads: Vec<Claim<'_>> = inputs
+        .pipelines
+        .iter()
+        .filter(|p| p.is_sound(&name))
+        .map(|p| Claim::new(p, Workload::of_pipeline(&p.object)))
+        .chain(
+            inputs
+                .functions
+                .iter()
+                .filter(|f| f.is_sound(&name))
+                .map(|f| Claim::new(f, Workload::of_function(&f.object))),
+        )
+        .collect();
+    // Children are named after their workload, so only workloads of one name in one
+    // namespace can share one; two of one kind are already refused (E110 at decoding).
+    let mut by_name: HashMap<(Option<&str>, &str), &Claim<'_>> =
+        HashMap::with_capacity(workloads.len());
+    let mut out = Vec::new();
+    for claim in &workloads {
+        let Some(other) =
+            by_name.insert((claim.key.namespace.as_deref(), claim.workload.name), claim)
+        else {
+            continue;
+        };
+        let shared = claim
+            .children()
+            .into_iter()
+            .find(|child| other.has_child(child.api_version, child.kind, &child.name));
+        if let Some(child) = shared {
+            for (this, that) in [(other, claim), (claim, other)] {
+                out.push(this.diagnostic(
+                    &name,
+                    format!(
+                        "render would make {}/{}/{} for both this {} and {} at {}; rename one of them",
+                        child.kind,
+                        this.key.namespace.as_deref().unwrap_or_default(),
+                        child.name,
+                        this.key.kind,
+                        that.key.display_ref(),
+                        that.span()
+                    ),
+                ));
+            }
+        }
+    }
+    for object in inputs.pass_through.iter().filter(|o| o.is_sound(&name)) {
+        let key = &object.key;
+        let owner = family::workload_name_of_child(&key.name)
+            .and_then(|workload| by_name.get(&(key.namespace.as_deref(), workload)))
+            .filter(|owner| owner.has_identity(&key.group, &key.kind, &key.name));
+        if let Some(owner) = owner {
+            out.push(object.diagnostic(
+                Code::DuplicateObject,
+                &name,
+                format!(
+                    "render makes this {} for {} at {}; remove it from the input, or rename the {}",
+                    key.kind,
+                    owner.key.display_ref(),
+                    owner.span(),
+                    owner.key.kind
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// A workload and the document it was read from, for [`check_child_identities`].
+struct Claim<'a> {
+    doc: &'a Document,
+    key: &'a ObjectKey,
+    workload: Workload<'a>,
+    /// Whether the fields that decide which children it gets are as written. When not, only
+    /// the Deployment, which every workload gets, is known to be its child.
+    children_known: bool,
+}
+
+impl<'a> Claim<'a> {
+    fn new<T>(src: &'a Sourced<T>, workload: Workload<'a>) -> Self {
+        let children_known = src.is_sound(&FieldPath::keys(&["spec", "worker", "dispatch"]))
+            && src.is_sound(&FieldPath::keys(&["spec", "scaling", "mode"]));
+        Claim {
+            doc: &src.doc,
+            key: &src.key,
+            workload,
+            children_known,
+        }
+    }
+
+    /// The children it is known to get.
+    fn children(&self) -> Vec<ChildRef> {
+        let mut children = self.workload.expected_children();
+        if !self.children_known {
+            children.retain(|child| child.kind == "Deployment");
+        }
+        children
+    }
+
+    fn span(&self) -> Span {
+        self.doc.span(self.doc.root.pos)
+    }
+
+    fn has_child(&self, api_version: &str, kind: &str, name: &str) -> bool {
+        self.has_identity(split_api_version(api_version).0, kind, name)
+    }
+
+    /// Whether one of its children has this group, kind and name (any version).
+    fn has_identity(&self, group: &str, kind: &str, name: &str) -> bool {
+        self.children().iter().any(|child| {
+            split_api_version(child.api_version).0 == group
+                && child.kind == kind
+                && child.name == name
+        })
+    }
+
+    fn diagnostic(&self, field: &FieldPath, message: String) -> Diagnostic {
+        Diagnostic::new(Code::DuplicateObject, message)
+            .at(self.doc.span_of(field))
+            .object(self.key.clone())
+            .field(field.clone())
+    }
 }
 
 fn check_workload<T>(
