@@ -77,7 +77,7 @@ fn decode_validate(bencher: Bencher) {
         .with_inputs(|| documents.clone())
         .bench_values(|documents| {
             let (inputs, mut diagnostics) = validate::objects::decode(documents, "default");
-            diagnostics.extend(validate::check_all(&inputs, &profile));
+            diagnostics.extend(validate::check_all(&inputs, &profile, "default"));
             (inputs, diagnostics)
         });
 }

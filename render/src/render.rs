@@ -267,7 +267,11 @@ impl Checked {
         let mut diagnostics = load_diagnostics;
         let (inputs, decoded) = validate::objects::decode(documents, &options.namespace);
         diagnostics.extend(decoded);
-        diagnostics.extend(validate::check_all(&inputs, &options.profile));
+        diagnostics.extend(validate::check_all(
+            &inputs,
+            &options.profile,
+            &options.namespace,
+        ));
         let (given, found) = schedule::read_nodepools(&options.nodepools);
         diagnostics.extend(found);
         Checked {

@@ -181,6 +181,15 @@ impl<'a> Workload<'a> {
         self.worker.dispatch == Dispatch::Push
     }
 
+    /// The worker Deployment: the one child every workload has.
+    pub fn deployment(&self) -> ChildRef {
+        ChildRef {
+            api_version: "apps/v1",
+            kind: "Deployment",
+            name: self.child_name(),
+        }
+    }
+
     /// The children this workload should have, in apply order.
     pub fn expected_children(&self) -> Vec<ChildRef> {
         let name = self.child_name();
@@ -192,11 +201,7 @@ impl<'a> Workload<'a> {
                 name: name.clone(),
             });
         }
-        children.push(ChildRef {
-            api_version: "apps/v1",
-            kind: "Deployment",
-            name: name.clone(),
-        });
+        children.push(self.deployment());
         if self.is_autoscaled() {
             children.push(ChildRef {
                 api_version: "keda.sh/v1alpha1",
@@ -248,7 +253,7 @@ pub fn workload_name_of_child(child: &str) -> Option<&str> {
     child.strip_suffix(CHILD_SUFFIX)
 }
 
-/// What a workload's name gets to name its children.
+/// The suffix a workload's name takes to name its children.
 const CHILD_SUFFIX: &str = "-worker";
 
 #[cfg(test)]

@@ -14,13 +14,14 @@ use crate::diagnostic::Diagnostic;
 use crate::profile::Profile;
 use objects::Inputs;
 
-/// Every cross-object check over decoded inputs.
-pub fn check_all(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
+/// Every cross-object check over decoded inputs. `namespace` is the one an object without
+/// one is applied to (`--namespace`, as `kubectl apply -n`).
+pub fn check_all(inputs: &Inputs, profile: &Profile, namespace: &str) -> Vec<Diagnostic> {
     let mut out = stores::check_vector_stores(inputs);
     out.extend(stores::check_indexes(inputs));
     out.extend(workloads::check_infra_rules(inputs));
     out.extend(workloads::check_workloads(inputs, profile));
-    out.extend(workloads::check_child_identities(inputs));
+    out.extend(workloads::check_child_identities(inputs, namespace));
     out
 }
 

@@ -13,7 +13,7 @@ fn diagnostics(text: &str) -> Vec<String> {
     let loaded = load_str("in.yaml", text, &Limits::default());
     assert_eq!(loaded.diagnostics, vec![]);
     let (inputs, mut out) = objects::decode(loaded.documents, "default");
-    out.extend(check_all(&inputs, &Profile::default()));
+    out.extend(check_all(&inputs, &Profile::default(), "default"));
     crate::diagnostic::sort(&mut out);
     out.iter().map(ToString::to_string).collect()
 }
@@ -170,7 +170,7 @@ fn run(documents: Vec<Document>) -> (Vec<String>, Vec<Diagnostic>, BTreeSet<Find
         .chain(inputs.functions.iter().map(|o| o.key.display_ref()))
         .collect();
     read.sort();
-    let checked = check_all(&inputs, &Profile::default())
+    let checked = check_all(&inputs, &Profile::default(), "default")
         .into_iter()
         .map(finding)
         .collect();

@@ -1,6 +1,7 @@
 //! Pipeline and Function checks: the pool, the replica ceilings, the schedule and the names
 //! of the children they will get.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::api::family::{self, ChildRef, MAX_WORKLOAD_NAME, Workload};
@@ -9,9 +10,10 @@ use crate::api::{ComputePool, InfraRules};
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::field_path::FieldPath;
 use crate::keda::cron;
-use crate::key::{ObjectKey, split_api_version};
+use crate::key::ObjectKey;
 use crate::load::Document;
 use crate::profile::Profile;
+use crate::validate::failed::FailedFields;
 use crate::validate::names;
 use crate::validate::objects::{Inputs, Sourced};
 use crate::validate::schema::closest;
@@ -147,47 +149,44 @@ pub fn check_workloads(inputs: &Inputs, profile: &Profile) -> Vec<Diagnostic> {
 }
 
 /// Objects render would make twice. A Pipeline and a Function of one name in one namespace
-/// get children of the same names: each is told, naming the other (renaming either one
-/// fixes both). An input object that is one of a workload's children is told too.
-pub fn check_child_identities(inputs: &Inputs) -> Vec<Diagnostic> {
+/// both get the Deployment `<name>-worker`: each is told, naming the other (renaming either
+/// one fixes both). An input object that is one of a workload's children is told too; one
+/// without a namespace is applied to `namespace`, as `kubectl apply -n` would.
+pub fn check_child_identities(inputs: &Inputs, namespace: &str) -> Vec<Diagnostic> {
     let name = FieldPath::keys(&["metadata", "name"]);
-    let workloads: Vec<Claim<'_>> = inputs
-        .pipelines
-        .iter()
+    let workloads = (inputs.pipelines.iter())
         .filter(|p| p.is_sound(&name))
         .map(|p| Claim::new(p, Workload::of_pipeline(&p.object)))
         .chain(
-            inputs
-                .functions
-                .iter()
+            (inputs.functions.iter())
                 .filter(|f| f.is_sound(&name))
                 .map(|f| Claim::new(f, Workload::of_function(&f.object))),
-        )
-        .collect();
+        );
     // Children are named after their workload, so only workloads of one name in one
-    // namespace can share one; two of one kind are already refused (E110 at decoding).
-    let mut by_name: HashMap<(Option<&str>, &str), &Claim<'_>> =
-        HashMap::with_capacity(workloads.len());
+    // namespace share any, and then at most two: two of one kind are refused at decoding.
+    let mut by_name: HashMap<(&str, &str), (Claim<'_>, Option<Claim<'_>>)> =
+        HashMap::with_capacity(inputs.pipelines.len() + inputs.functions.len());
+    for claim in workloads {
+        let at = (
+            claim.key.namespace.as_deref().unwrap_or(namespace),
+            claim.workload.name,
+        );
+        match by_name.entry(at) {
+            Entry::Occupied(mut first) => first.get_mut().1 = Some(claim),
+            Entry::Vacant(slot) => {
+                slot.insert((claim, None));
+            }
+        }
+    }
     let mut out = Vec::new();
-    for claim in &workloads {
-        let Some(other) =
-            by_name.insert((claim.key.namespace.as_deref(), claim.workload.name), claim)
-        else {
-            continue;
-        };
-        let shared = claim
-            .children()
-            .into_iter()
-            .find(|child| other.has_child(child.api_version, child.kind, &child.name));
-        if let Some(child) = shared {
-            for (this, that) in [(other, claim), (claim, other)] {
+    for claims in by_name.values() {
+        if let (a, Some(b)) = claims {
+            let deployment = a.child_key(&a.workload.deployment());
+            for (this, that) in [(a, b), (b, a)] {
                 out.push(this.diagnostic(
                     &name,
                     format!(
-                        "render would make {}/{}/{} for both this {} and {} at {}; rename one of them",
-                        child.kind,
-                        this.key.namespace.as_deref().unwrap_or_default(),
-                        child.name,
+                        "render would make {deployment} for both this {} and {} at {}; rename one of them",
                         this.key.kind,
                         that.key.display_ref(),
                         that.span()
@@ -196,25 +195,34 @@ pub fn check_child_identities(inputs: &Inputs) -> Vec<Diagnostic> {
             }
         }
     }
-    for object in inputs.pass_through.iter().filter(|o| o.is_sound(&name)) {
-        let key = &object.key;
-        let owner = family::workload_name_of_child(&key.name)
-            .and_then(|workload| by_name.get(&(key.namespace.as_deref(), workload)))
-            .filter(|owner| owner.has_identity(&key.group, &key.kind, &key.name));
-        if let Some(owner) = owner {
-            out.push(object.diagnostic(
-                Code::DuplicateObject,
-                &name,
-                format!(
-                    "render makes this {} for {} at {}; remove it from the input, or rename the {}",
-                    key.kind,
-                    owner.key.display_ref(),
-                    owner.span(),
-                    owner.key.kind
-                ),
-            ));
+    for object in &inputs.pass_through {
+        let mut key = object.key.clone();
+        key.namespace.get_or_insert_with(|| namespace.to_string());
+        let claims = family::workload_name_of_child(&key.name).and_then(|workload| {
+            by_name.get(&(key.namespace.as_deref().unwrap_or(namespace), workload))
+        });
+        let owners = claims
+            .into_iter()
+            .flat_map(|(a, b)| std::iter::once(a).chain(b));
+        for owner in owners {
+            let is_child = (owner.children().iter())
+                .any(|child| owner.child_key(child).identity() == key.identity());
+            if is_child {
+                out.push(object.diagnostic(
+                    Code::DuplicateObject,
+                    &name,
+                    format!(
+                        "render also emits this {} for {} at {}; remove one of the two",
+                        key.kind,
+                        owner.key.display_ref(),
+                        owner.span()
+                    ),
+                ));
+            }
         }
     }
+    // The map's order is not the input's.
+    out.sort_by(|a, b| (&a.span, &a.message).cmp(&(&b.span, &b.message)));
     out
 }
 
@@ -223,47 +231,45 @@ struct Claim<'a> {
     doc: &'a Document,
     key: &'a ObjectKey,
     workload: Workload<'a>,
-    /// Whether the fields that decide which children it gets are as written. When not, only
-    /// the Deployment, which every workload gets, is known to be its child.
-    children_known: bool,
+    failed: &'a FailedFields,
 }
 
 impl<'a> Claim<'a> {
     fn new<T>(src: &'a Sourced<T>, workload: Workload<'a>) -> Self {
-        let children_known = src.is_sound(&FieldPath::keys(&["spec", "worker", "dispatch"]))
-            && src.is_sound(&FieldPath::keys(&["spec", "scaling", "mode"]));
         Claim {
             doc: &src.doc,
             key: &src.key,
             workload,
-            children_known,
+            failed: &src.failed,
         }
     }
 
-    /// The children it is known to get.
+    /// The children it is known to get. When a field that decides which it gets failed
+    /// decoding, only the Deployment, which every workload gets, is known.
     fn children(&self) -> Vec<ChildRef> {
-        let mut children = self.workload.expected_children();
-        if !self.children_known {
-            children.retain(|child| child.kind == "Deployment");
+        let decides = [["spec", "worker", "dispatch"], ["spec", "scaling", "mode"]];
+        if decides
+            .iter()
+            .any(|field| self.failed.touches(&FieldPath::keys(field)))
+        {
+            vec![self.workload.deployment()]
+        } else {
+            self.workload.expected_children()
         }
-        children
+    }
+
+    /// A child's key: children live in their workload's namespace.
+    fn child_key(&self, child: &ChildRef) -> ObjectKey {
+        ObjectKey::new(
+            child.api_version,
+            child.kind,
+            self.key.namespace.as_deref(),
+            &child.name,
+        )
     }
 
     fn span(&self) -> Span {
         self.doc.span(self.doc.root.pos)
-    }
-
-    fn has_child(&self, api_version: &str, kind: &str, name: &str) -> bool {
-        self.has_identity(split_api_version(api_version).0, kind, name)
-    }
-
-    /// Whether one of its children has this group, kind and name (any version).
-    fn has_identity(&self, group: &str, kind: &str, name: &str) -> bool {
-        self.children().iter().any(|child| {
-            split_api_version(child.api_version).0 == group
-                && child.kind == kind
-                && child.name == name
-        })
     }
 
     fn diagnostic(&self, field: &FieldPath, message: String) -> Diagnostic {
