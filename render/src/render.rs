@@ -155,6 +155,15 @@ pub fn render_pair(
         || Checked::new(new.0, new.1, options),
     );
     let equal = equal_workloads(&old, &new);
+    if equal.is_empty() {
+        // No family to build once: neither side waits for the other.
+        let none = HashSet::new();
+        let ((old, _), (new, _)) = rayon::join(
+            || old.expand(options, Emitted::from, &none, Vec::new()),
+            || new.expand(options, Emitted::from, &none, Vec::new()),
+        );
+        return RenderedPair { old, new, same: 0 };
+    }
     let (mut old, left_out) = old.expand(options, Emitted::from, &equal, Vec::new());
     let left: HashMap<&ObjectKey, &LeftOut<Emitted>> =
         left_out.iter().map(|l| (&l.key, l)).collect();

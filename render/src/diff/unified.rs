@@ -39,7 +39,7 @@ pub(super) fn hunks_of_text(old: &str, new: &str, context: usize) -> String {
     let Some((skip, old, new)) = middle(old, new, context) else {
         return diff_lines(old, new, context);
     };
-    let hunks = diff_lines(old, new, context);
+    let hunks = in_place(old, new, context).unwrap_or_else(|| diff_lines(old, new, context));
     if skip == 0 {
         return hunks;
     }
@@ -67,6 +67,83 @@ fn diff_lines(old: &str, new: &str, context: usize) -> String {
         .unified_diff()
         .context_radius(context)
         .to_string()
+}
+
+/// Most changed lines a text may have for [`in_place`] to try: it looks each one up among the
+/// other side's lines.
+const MAX_IN_PLACE: usize = 16;
+
+/// The hunks `similar` writes for two texts that differ line for line in place: as many lines
+/// on each side, each with its line break, and no changed line found anywhere on the other
+/// side. Then the unchanged lines are the same positions on both sides and a changed line
+/// pairs with nothing, so every longest common subsequence pairs line i with line i, and so
+/// does `similar`; writing its hunks directly skips hashing every line. A value changed in
+/// place, the usual change of a render, is such a diff. `None` for any other.
+fn in_place(old: &str, new: &str, context: usize) -> Option<String> {
+    if !old.ends_with('\n') || !new.ends_with('\n') {
+        return None;
+    }
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    if a.len() != b.len() {
+        return None;
+    }
+    let changed: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    if changed.is_empty() || changed.len() > MAX_IN_PLACE {
+        return None;
+    }
+    if changed
+        .iter()
+        .any(|&i| b.contains(&a[i]) || a.contains(&b[i]))
+    {
+        return None;
+    }
+    // Runs of changed lines, as [start, end).
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &i in &changed {
+        match runs.last_mut() {
+            Some((_, end)) if *end == i => *end += 1,
+            _ => runs.push((i, i + 1)),
+        }
+    }
+    // As `similar` groups them: a hunk ends where more than twice the context is unchanged.
+    let mut out = String::new();
+    let mut first = 0;
+    for k in 0..runs.len() {
+        let last = k + 1 == runs.len() || runs[k + 1].0 - runs[k].1 > 2 * context;
+        if !last {
+            continue;
+        }
+        let start = runs[first].0.saturating_sub(context);
+        let end = (runs[k].1 + context).min(a.len());
+        let range = match end - start {
+            1 => format!("{}", start + 1),
+            len => format!("{},{len}", start + 1),
+        };
+        out.push_str(&format!("@@ -{range} +{range} @@\n"));
+        let mut at = start;
+        for &(from, to) in &runs[first..=k] {
+            for line in &a[at..from] {
+                out.push(' ');
+                out.push_str(line);
+            }
+            for line in &a[from..to] {
+                out.push('-');
+                out.push_str(line);
+            }
+            for line in &b[from..to] {
+                out.push('+');
+                out.push_str(line);
+            }
+            at = to;
+        }
+        for line in &a[at..end] {
+            out.push(' ');
+            out.push_str(line);
+        }
+        first = k + 1;
+    }
+    Some(out)
 }
 
 /// The two texts without the lines they both start and end with, less `context` lines next
@@ -284,6 +361,55 @@ mod tests {
             let (cut, whole) = (hunks_of_text(&old, &new, context), diff_lines(&old, &new, context));
             proptest::prop_assert_eq!(apply(&old, &cut), Some(new.clone()), "{}", cut);
             proptest::prop_assert_eq!(apply(&old, &whole), Some(new), "{}", whole);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Where the in-place hunks are written directly, they are byte for byte the ones
+        /// `similar` writes. Lines come from a set whose size varies, so some repeat and some
+        /// do not; changed lines are new ones, or ones from the set (which may stop the fast
+        /// way, and must not make it wrong).
+        #[test]
+        fn in_place_hunks_are_the_ones_similar_writes(
+            lines in proptest::collection::vec(0u8..40, 1..40),
+            set in 2u8..40,
+            changes in proptest::collection::vec((0usize..40, 0u8..50), 1..6),
+            context in 0usize..5,
+        ) {
+            let old: Vec<String> = lines.iter().map(|l| format!("  line: {}\n", l % set)).collect();
+            let mut new = old.clone();
+            for (at, what) in changes {
+                let at = at % new.len();
+                new[at] = if what < 40 {
+                    format!("  line: {}\n", what % set)
+                } else {
+                    format!("  new: {what}\n")
+                };
+            }
+            let (old, new) = (old.concat(), new.concat());
+            if let Some(fast) = in_place(&old, &new, context) {
+                proptest::prop_assert_eq!(fast, diff_lines(&old, &new, context));
+            }
+        }
+
+        /// Lines that never repeat, changed in place: always written directly, and the same.
+        #[test]
+        fn distinct_lines_changed_in_place_take_the_fast_way(
+            len in 1usize..60,
+            changed in proptest::collection::btree_set(0usize..60, 1..10),
+            context in 0usize..5,
+        ) {
+            let old: Vec<String> = (0..len).map(|i| format!("key{i}: v\n")).collect();
+            let mut new = old.clone();
+            for &at in changed.iter().filter(|&&at| at < len) {
+                new[at] = format!("key{at}: w\n");
+            }
+            let (old, new) = (old.concat(), new.concat());
+            proptest::prop_assume!(old != new);
+            let fast = in_place(&old, &new, context);
+            proptest::prop_assert_eq!(fast, Some(diff_lines(&old, &new, context)));
         }
     }
 
