@@ -243,14 +243,17 @@ for n in "${diff_ns[@]}"; do
   cmp -s "$dir/old-profile.yaml" "$dir/new-profile.yaml" && { echo "the profile has no gateway.baseUrl to move" >&2; exit 1; }
   (cd "$dir" && "$render" --profile old-profile.yaml --out old in && "$render" --profile new-profile.yaml --out new in)
   (cd "$dir" && "$render" --profile old-profile.yaml in >old.yaml && "$render" --profile new-profile.yaml in >new.yaml)
-  # The inputs with every Pipeline's image bumped, for diff --render.
-  mkdir -p "$dir/in2"
+  # The inputs with every Pipeline's image bumped (half the families are equal), and with
+  # every workload's image bumped (none is), for diff --render.
+  mkdir -p "$dir/in2" "$dir/in3"
   for f in "$dir"/in/*.yaml; do
     sed 's|registry.example.com/pipeline:|registry.example.com/pipeline:2.|' "$f" >"$dir/in2/${f##*/}"
+    sed 's#registry.example.com/\(pipeline\|function\):#registry.example.com/\1:2.#' "$f" >"$dir/in3/${f##*/}"
   done
+  diff -rq "$dir/in2" "$dir/in3" >/dev/null && { echo "no Function image to bump" >&2; exit 1; }
   echo "N=$n diff: $("$render" diff "$dir/old" "$dir/new" | head -1) ($(du -sm "$dir/old.yaml" | cut -f1) MB a stream)"
   echo "  ($(($(date +%s) - started)) s) timing diff and check..." >&2
-  scenarios=(stream-text stream-markdown stream-json tree-text tree-markdown tree-json tree-ci render check-fresh check-stale render-stream)
+  scenarios=(stream-text stream-markdown stream-json tree-text tree-markdown tree-json tree-ci render render-all check-fresh check-stale render-stream)
   for ((rep = 0; rep < diff_reps; rep++)); do
     for ((i = 0; i < ${#scenarios[@]}; i++)); do
       scenario=${scenarios[(rep + i) % ${#scenarios[@]}]}
@@ -262,6 +265,7 @@ for n in "${diff_ns[@]}"; do
           ;;
         tree-*) measure_exit "diff-$scenario" "$n" 1 "$render" diff --color never --format "${scenario#tree-}" "$dir/old" "$dir/new" ;;
         render) measure_exit diff-render "$n" 1 "$render" diff --render --color never "$dir/in" "$dir/in2" ;;
+        render-all) measure_exit diff-render-all "$n" 1 "$render" diff --render --color never "$dir/in" "$dir/in3" ;;
         check-fresh) measure_exit check-fresh "$n" 0 "$render" check "$dir/new" ;;
         check-stale) measure_exit check-stale "$n" 1 "$render" check "$dir/old" "$dir/in" --profile "$dir/new-profile.yaml" ;;
         # A reference: how fast the machine renders in this run (0.73 s at 10,000 when quiet).
@@ -276,7 +280,7 @@ done
 if ((${#diff_ns[@]} > 0)); then
   echo
   echo "diff and check: medians of wall time and peak RSS over $diff_reps repetitions. The change moves"
-  echo "the gateway in the profile (every worker and workload CR changes; --render: every Pipeline's image)."
+  echo "the gateway in the profile (every worker and workload CR changes; --render: the images)."
   echo
   header="| Command |"
   rule="| --- |"
@@ -291,7 +295,8 @@ if ((${#diff_ns[@]} > 0)); then
     "diff-tree-markdown:diff OLD/ NEW/ --format markdown" \
     "diff-tree-json:diff OLD/ NEW/ --format json" \
     "diff-tree-ci:diff OLD/ NEW/ --format markdown --full-diff FILE (the CI recipes)" \
-    "diff-render:diff --render IN/ IN2/" \
+    "diff-render:diff --render IN/ IN2/ (every Pipeline's image)" \
+    "diff-render-all:diff --render IN/ IN3/ (every workload's image)" \
     "check-fresh:check DIR (up to date)" \
     "check-stale:check DIR IN --profile P (stale)" \
     "render-stream:IN > /dev/null (render, for reference)"; do

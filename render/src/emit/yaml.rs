@@ -77,7 +77,11 @@ fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usiz
         }
         let start = out.len();
         write_string(out, key, level, true);
-        if out[start..].chars().count() > MAX_IMPLICIT_KEY_CHARS {
+        let key_text = &out[start..];
+        // Never more characters than bytes: most keys are decided without counting.
+        if key_text.len() > MAX_IMPLICIT_KEY_CHARS
+            && key_text.chars().count() > MAX_IMPLICIT_KEY_CHARS
+        {
             // Readers drop a key candidate after 1024 characters: make this one explicit.
             out.insert_str(start, "? ");
             out.push('\n');
