@@ -244,8 +244,9 @@ fn at_once(
         old_left.into_iter().partition(|l| on_new.contains(&l.key));
     let (new_both, new_only): (Vec<_>, Vec<_>) =
         new_left.into_iter().partition(|l| on_old.contains(&l.key));
+    // A side with an error keeps no object (see `Checked::expand`).
     for (side, only) in [(&mut old, old_only), (&mut new, new_only)] {
-        if !only.is_empty() {
+        if !only.is_empty() && !side.has_errors() {
             side.objects
                 .extend(only.into_iter().flat_map(|l| l.objects));
             emit::sort(&mut side.objects);
@@ -755,6 +756,28 @@ data: {a: b}
             text.starts_with("0 added, 0 removed, 0 changed, 0 unchanged\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn errors_found_at_different_steps_on_each_side_leave_nothing_out() {
+        // The old side's error comes from checking workers after expansion (W600, an error
+        // under --strict), the new side's from validation before it: neither side keeps an
+        // object, whichever way the equal q is shared.
+        let options = RenderOptions {
+            strict: true,
+            ..RenderOptions::default()
+        };
+        let old = stream(&[&pipeline("p", "w:1", PINNED), &pipeline("q", "w:1", "")]);
+        let new = stream(&[
+            &pipeline("p", "w:1", "    port: -1\n"),
+            &pipeline("q", "w:1", ""),
+        ]);
+        let (text, diagnostics, same) = both_ways(&old, &new, &options);
+        assert_eq!(same, 0);
+        assert_one_on_each_side(&diagnostics, "old.yaml:", "new.yaml:");
+        assert!(diagnostics[0].contains(": error[W600]"), "{diagnostics:?}");
+        assert!(diagnostics[1].contains(": error[E"), "{diagnostics:?}");
+        assert_eq!(text, "0 added, 0 removed, 0 changed, 0 unchanged\n");
     }
 
     #[test]

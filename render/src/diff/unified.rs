@@ -73,19 +73,24 @@ fn diff_lines(old: &str, new: &str, context: usize) -> String {
 /// other side's lines.
 const MAX_IN_PLACE: usize = 16;
 
+/// Fewest lines at which `similar` (3.2) may leave the longest common subsequence: from 512
+/// lines on each side, its Myers step first drops lines that repeat often between changes.
+const MAX_IN_PLACE_LINES: usize = 511;
+
 /// The hunks `similar` writes for two texts that differ line for line in place: as many lines
 /// on each side, each with its line break, and no changed line found anywhere on the other
 /// side. Then the unchanged lines are the same positions on both sides and a changed line
 /// pairs with nothing, so every longest common subsequence pairs line i with line i, and so
-/// does `similar`; writing its hunks directly skips hashing every line. A value changed in
-/// place, the usual change of a render, is such a diff. `None` for any other.
+/// does `similar` below [`MAX_IN_PLACE_LINES`]; writing its hunks directly skips hashing every
+/// line. A value changed in place, the usual change of a render, is such a diff. `None` for
+/// any other.
 fn in_place(old: &str, new: &str, context: usize) -> Option<String> {
     if !old.ends_with('\n') || !new.ends_with('\n') {
         return None;
     }
     let a: Vec<&str> = old.split_inclusive('\n').collect();
     let b: Vec<&str> = new.split_inclusive('\n').collect();
-    if a.len() != b.len() {
+    if a.len() != b.len() || a.len() > MAX_IN_PLACE_LINES {
         return None;
     }
     let changed: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
@@ -411,6 +416,31 @@ mod tests {
             let fast = in_place(&old, &new, context);
             proptest::prop_assert_eq!(fast, Some(diff_lines(&old, &new, context)));
         }
+    }
+
+    #[test]
+    fn from_512_lines_similar_decides_even_for_changes_in_place() {
+        // Between changes, 546 lines that all repeat, `F` 27 times: from 512 lines on each
+        // side, similar's Myers step drops such a line and shows the unchanged `F` as removed
+        // and added. The fast way would keep it as context, so it stands aside there.
+        let text = |v: u8| {
+            let mut lines = vec![format!("p: {v}\n"), format!("q: {v}\n"), "F\n".to_string()];
+            lines.extend([format!("r: {v}\n"), format!("s: {v}\n")]);
+            for i in 0..520 {
+                lines.push(format!("x{}\n", i % 260));
+                if i % 20 == 0 {
+                    lines.push("F\n".to_string());
+                }
+            }
+            lines.push(format!("t: {v}\n"));
+            lines.concat()
+        };
+        let (old, new) = (text(1), text(2));
+        assert_eq!(old.lines().count(), 552);
+        let similar = diff_lines(&old, &new, 3);
+        assert!(similar.contains("\n-F\n"), "{similar}");
+        assert_eq!(in_place(&old, &new, 3), None);
+        assert_eq!(hunks_of_text(&old, &new, 3), similar);
     }
 
     #[test]
