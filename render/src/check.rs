@@ -448,32 +448,31 @@ struct Standing {
 fn standing(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> Standing {
     let mut order: Vec<usize> = (0..expected.len()).collect();
     order.par_sort_by(|&a, &b| expected[a].path.cmp(&expected[b].path));
+    // Render writes each path once: no two of its objects share an identity (E110).
+    debug_assert!(
+        order
+            .windows(2)
+            .all(|w| expected[w[0]].path != expected[w[1]].path),
+        "two render files at one path"
+    );
     let disk: Vec<(&String, &Committed)> = on_disk.iter().collect();
-    // (render file, tree file), by index, in path order. Two render files of one path (two
-    // objects of one identity) both meet the tree's file there.
+    // (render file, tree file), by index, in path order.
     let mut pairs: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(disk.len());
     let mut next = disk
         .iter()
         .map(|(path, _)| path.as_str())
         .enumerate()
         .peekable();
-    let mut met: Option<(&str, Option<usize>)> = None;
     for &i in &order {
         let path = expected[i].path.as_str();
-        let j = match met {
-            Some((last, j)) if last == path => j,
-            _ => {
-                while let Some((j, _)) = next.next_if(|(_, p)| *p < path) {
-                    pairs.push((None, Some(j)));
-                }
-                next.next_if(|(_, p)| *p == path).map(|(j, _)| j)
-            }
-        };
-        met = Some((path, j));
+        while let Some((j, _)) = next.next_if(|(_, p)| *p < path) {
+            pairs.push((None, Some(j)));
+        }
+        let j = next.next_if(|(_, p)| *p == path).map(|(j, _)| j);
         pairs.push((Some(i), j));
     }
     pairs.extend(next.map(|(j, _)| (None, Some(j))));
-    let mut same: Vec<bool> = pairs
+    let same: Vec<bool> = pairs
         .par_iter()
         .map(|&pair| match pair {
             (Some(i), Some(j)) => match disk[j].1 {
@@ -483,24 +482,6 @@ fn standing(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> Stan
             _ => false,
         })
         .collect();
-    // A path is as rendered when the tree's file holds the text of any render file there.
-    let path_of = |&(i, j): &(Option<usize>, Option<usize>)| match (i, j) {
-        (Some(i), _) => expected[i].path.as_str(),
-        (None, Some(j)) => disk[j].0.as_str(),
-        (None, None) => "",
-    };
-    let mut start = 0;
-    while start < pairs.len() {
-        let path = path_of(&pairs[start]);
-        let end = start
-            + pairs[start..]
-                .iter()
-                .take_while(|p| path_of(p) == path)
-                .count();
-        let any = same[start..end].iter().any(|s| *s);
-        same[start..end].fill(any);
-        start = end;
-    }
     let mut standing = Standing {
         expected_same: vec![false; expected.len()],
         committed_same: vec![false; disk.len()],
@@ -517,10 +498,7 @@ fn standing(expected: &[OutFile], on_disk: &BTreeMap<String, Committed>) -> Stan
             (None, Some(j)) => Some((disk[j].0, FileState::Extra)),
             (None, None) => None,
         };
-        // Once per path.
-        if let Some((path, state)) = state
-            && standing.stale.last().is_none_or(|(last, _)| last != path)
-        {
+        if let Some((path, state)) = state {
             standing.stale.push((path.clone(), state));
         }
     }
@@ -809,28 +787,6 @@ mod tests {
             "{messages:?}"
         );
         assert!(prepared.diagnostics[0].is_error());
-    }
-
-    #[test]
-    fn two_render_files_of_one_path_meet_the_tree_file_there() {
-        // Two objects of one identity (a Pipeline's worker and a Function's of one name) are
-        // written at one path: as rendered when the tree holds either text, else changed once.
-        let expected = vec![
-            OutFile::other("a.yaml", "x\n".into()),
-            OutFile::other("a.yaml", "y\n".into()),
-        ];
-        let tree = |text: &[u8]| -> BTreeMap<String, Committed> {
-            [("a.yaml".to_string(), Committed::Bytes(text.to_vec()))].into()
-        };
-        let one = standing(&expected, &tree(b"y\n"));
-        assert_eq!(one.expected_same, [true, true]);
-        assert_eq!(one.committed_same, [true]);
-        assert_eq!(one.stale, []);
-        let neither = standing(&expected, &tree(b"z\n"));
-        assert_eq!(neither.expected_same, [false, false]);
-        assert_eq!(neither.stale, [("a.yaml".to_string(), FileState::Changed)]);
-        let gone = standing(&expected, &BTreeMap::new());
-        assert_eq!(gone.stale, [("a.yaml".to_string(), FileState::Missing)]);
     }
 
     #[test]

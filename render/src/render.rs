@@ -188,7 +188,8 @@ fn render_pair_by(
         Sharing::AtOnce => at_once(old, new, &equal, options),
     };
     let (old_left, new_left) = left_out;
-    // An error is the caller's to report, about whole renders.
+    // An error is the caller's to report, about whole renders: each side without one gets
+    // back the families it left out.
     if old.has_errors() || new.has_errors() {
         let new_left = new_left.as_ref().unwrap_or(&old_left);
         for (side, left) in [(&mut old, &old_left), (&mut new, new_left)] {
@@ -200,12 +201,20 @@ fn render_pair_by(
         }
         return RenderedPair { old, new, same: 0 };
     }
+    // An equal family expands alike on both sides, so both leave out the same ones.
+    debug_assert!(
+        new_left.as_ref().is_none_or(|new_left| new_left
+            .iter()
+            .map(|l| &l.key)
+            .eq(old_left.iter().map(|l| &l.key))),
+        "the sides left out different families"
+    );
     let same = old_left.iter().map(|l| l.objects.len()).sum();
     RenderedPair { old, new, same }
 }
 
-/// The families left out of both sides, as the old side built them and as the new side did
-/// (`None`: the new side took the old side's).
+/// The families left out, as the old side built them and as the new side did (`None`: the
+/// new side took the old side's).
 type LeftOutBySide = (Vec<LeftOut<Emitted>>, Option<Vec<LeftOut<Emitted>>>);
 
 /// The equal families built once, on the old side; the new side takes the workloads out and
@@ -226,33 +235,18 @@ fn in_turn(
     (old, new, (left_out, None))
 }
 
-/// Both sides built at once, each leaving out the equal families that build cleanly on it;
-/// a family left out on one side only goes back into that side.
+/// Both sides built at once, each leaving out the equal families that build cleanly on it.
 fn at_once(
     old: Checked,
     new: Checked,
     equal: &HashSet<ObjectKey>,
     options: &RenderOptions,
 ) -> (Rendered, Rendered, LeftOutBySide) {
-    let ((mut old, old_left), (mut new, new_left)) = rayon::join(
+    let ((old, old_left), (new, new_left)) = rayon::join(
         || old.expand(options, Emitted::from, equal, Vec::new()),
         || new.expand(options, Emitted::from, equal, Vec::new()),
     );
-    let on_new: HashSet<ObjectKey> = new_left.iter().map(|l| l.key.clone()).collect();
-    let on_old: HashSet<ObjectKey> = old_left.iter().map(|l| l.key.clone()).collect();
-    let (old_both, old_only): (Vec<_>, Vec<_>) =
-        old_left.into_iter().partition(|l| on_new.contains(&l.key));
-    let (new_both, new_only): (Vec<_>, Vec<_>) =
-        new_left.into_iter().partition(|l| on_old.contains(&l.key));
-    // A side with an error keeps no object (see `Checked::expand`).
-    for (side, only) in [(&mut old, old_only), (&mut new, new_only)] {
-        if !only.is_empty() && !side.has_errors() {
-            side.objects
-                .extend(only.into_iter().flat_map(|l| l.objects));
-            emit::sort(&mut side.objects);
-        }
-    }
-    (old, new, (old_both, Some(new_both)))
+    (old, new, (old_left, Some(new_left)))
 }
 
 /// The workloads of `new` that have an equal family on `old`: none when what every family

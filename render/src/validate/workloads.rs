@@ -196,15 +196,19 @@ pub fn check_child_identities(inputs: &Inputs, namespace: &str) -> Vec<Diagnosti
         }
     }
     for object in &inputs.pass_through {
+        let Some(workload) = family::workload_name_of_child(&object.key.name) else {
+            continue;
+        };
+        // Where `kubectl apply -n` puts it when it names no namespace.
         let mut key = object.key.clone();
-        key.namespace.get_or_insert_with(|| namespace.to_string());
-        let claims = family::workload_name_of_child(&key.name).and_then(|workload| {
-            by_name.get(&(key.namespace.as_deref().unwrap_or(namespace), workload))
-        });
-        let owners = claims
-            .into_iter()
-            .flat_map(|(a, b)| std::iter::once(a).chain(b));
-        for owner in owners {
+        let at = key
+            .namespace
+            .get_or_insert_with(|| namespace.into())
+            .clone();
+        let Some((a, b)) = by_name.get(&(at.as_str(), workload)) else {
+            continue;
+        };
+        for owner in std::iter::once(a).chain(b) {
             let is_child = (owner.children().iter())
                 .any(|child| owner.child_key(child).identity() == key.identity());
             if is_child {
